@@ -1,0 +1,139 @@
+"""The only reader of the hub config: one TOML file validated into frozen objects."""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+from edge.config.faces import FacesSection
+from edge.config.hub import (
+    BrokerSection,
+    CloudSection,
+    CommandsSection,
+    DeviceSection,
+    HallBrokerSection,
+    HallSection,
+    Section,
+    StoreSection,
+)
+from edge.config.kpi import KpiSection
+from edge.config.queue import QueueSection
+from edge.config.rules import RulesSection
+from edge.config.schema import convert
+from edge.errors import ConfigError
+
+__all__ = [
+    "BrokerSection",
+    "CloudSection",
+    "CommandsSection",
+    "DeviceSection",
+    "FacesSection",
+    "HallBrokerSection",
+    "HallSection",
+    "HubConfig",
+    "KpiSection",
+    "QueueSection",
+    "RulesSection",
+    "StoreSection",
+    "load",
+    "parse",
+]
+
+
+class HubConfig(Section):
+    hall: HallSection
+    hall_broker: HallBrokerSection
+    cloud: CloudSection
+    store: StoreSection = msgspec.field(default_factory=StoreSection)
+    commands: CommandsSection = msgspec.field(default_factory=CommandsSection)
+    devices: list[DeviceSection] = msgspec.field(default_factory=list)
+    queue: QueueSection = msgspec.field(default_factory=QueueSection)
+    kpi: KpiSection = msgspec.field(default_factory=KpiSection)
+    rules: RulesSection = msgspec.field(default_factory=RulesSection)
+    faces: FacesSection = msgspec.field(default_factory=FacesSection)
+    # Where the file was read from: relative paths in it are relative to this folder.
+    base_dir: str = "."
+    source: str = "<memory>"
+
+    def device(self, device_id: str) -> DeviceSection | None:
+        for d in self.devices:
+            if d.id == device_id:
+                return d
+        return None
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def load(path: str | Path) -> HubConfig:
+    """Read and validate a config file; every error names the file, the key and the expectation."""
+    p = Path(path)
+    name = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(name, "", "a readable TOML file", exc.strerror) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(name, "", "UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "", f"valid TOML ({exc})") from None
+    return parse(data, name, str(p.resolve().parent))
+
+
+def parse(data: dict[str, object], file: str = "<memory>", base_dir: str = ".") -> HubConfig:
+    data = {**data, "base_dir": base_dir, "source": file}
+    cfg = convert(data, HubConfig, file)
+    _check(cfg, file)
+    return cfg
+
+
+def _check_url(url: str, file: str, key: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError(file, key, "a broker URL like mqtt://host:1883 or mqtts://host:8883", url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(file, key, "a port number from 1 to 65535", url) from None
+
+
+def _check(cfg: HubConfig, file: str) -> None:
+    if not cfg.hall.id or "/" in cfg.hall.id or "+" in cfg.hall.id or "#" in cfg.hall.id:
+        raise ConfigError(file, "hall.id", "a non-empty id without / + #", cfg.hall.id)
+    try:
+        zoneinfo.ZoneInfo(cfg.hall.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            file, "hall.timezone", "an IANA time zone like Asia/Shanghai", cfg.hall.timezone
+        ) from None
+    _check_url(cfg.hall_broker.url, file, "hall_broker.url")
+    _check_url(cfg.cloud.url, file, "cloud.url")
+    for section, name in ((cfg.hall_broker, "hall_broker"), (cfg.cloud, "cloud")):
+        for key in ("ca", "cert", "key"):
+            value = getattr(section, key)
+            if value is not None and not cfg.resolve(value).is_file():
+                raise ConfigError(file, f"{name}.{key}", "an existing file", value)
+    if cfg.cloud.window < 1 or cfg.cloud.window > 65535:
+        raise ConfigError(file, "cloud.window", "a number of messages from 1 to 65535", cfg.cloud.window)
+    if cfg.cloud.drain_rate <= 0:
+        raise ConfigError(file, "cloud.drain_rate", "events per second above 0", cfg.cloud.drain_rate)
+    if cfg.store.batch_max_rows < 1:
+        raise ConfigError(file, "store.batch_max_rows", "at least 1", cfg.store.batch_max_rows)
+    if cfg.store.spool_max_bytes < 4096:
+        raise ConfigError(file, "store.spool_max_bytes", "at least 4096 bytes", cfg.store.spool_max_bytes)
+    seen: set[str] = set()
+    for i, dev in enumerate(cfg.devices):
+        key = f"devices[{i}].id"
+        if not dev.id or any(c in dev.id for c in "/+#") or dev.id == "hub":
+            raise ConfigError(file, key, "a device id without / + # and other than 'hub'", dev.id)
+        if dev.id in seen:
+            raise ConfigError(file, key, "an id used by one device only", dev.id)
+        seen.add(dev.id)

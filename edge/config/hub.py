@@ -1,0 +1,65 @@
+"""Sections of the hub config that the core hub reads: hall, brokers, store, devices."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+
+class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config section: frozen, and unknown keys are errors (typos get caught)."""
+
+
+class HallSection(Section):
+    id: str
+    name: str = ""
+    timezone: str = "Asia/Shanghai"
+
+
+class BrokerSection(Section):
+    url: str  # mqtt://host:port or mqtts://host:port
+    client_id: str = ""  # default: hall-edge-<hall id> (fixed, so the session persists)
+    username: str | None = None
+    password: str | None = None
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    keepalive_s: int = 30
+
+
+class HallBrokerSection(BrokerSection):
+    max_message_bytes: int = 262_144
+
+
+class CloudSection(BrokerSection):
+    protocol: Literal["5", "3.1.1"] = "5"
+    window: int = 100  # QoS 1 publishes in flight
+    drain_rate: float = 2000.0  # events/s while a backlog drains (a reconnect is no storm)
+    puback_timeout_s: float = 20.0  # no PUBACK for this long with messages in flight: reconnect
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 60.0
+
+
+class StoreSection(Section):
+    path: str = "hall.db"
+    synchronous: Literal["full", "normal"] = "full"
+    batch_max_rows: int = 500
+    spool_max_bytes: int = 1 << 30
+    spool_max_age_days: float = 14.0  # undelivered status-like events older than this go
+    journal_days: int = 400  # delivered events stay this long for queue rebuild and KPIs
+
+
+class CommandsSection(Section):
+    timeout_s: float = 10.0  # a device that does not reply in time: 408
+    remember_days: float = 7.0  # how long a cmd_id's first reply is kept for repeats
+
+
+class DeviceSection(Section):
+    id: str
+    profile: str
+    name: str = ""
+    group: str = ""
+    # Profile-specific settings (serial port, bus address, snapshot URL...): validated by
+    # the device's profile when the driver starts.
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -1,0 +1,147 @@
+"""Plain typed structures that flow through the hub: events, commands, replies. No I/O."""
+
+from __future__ import annotations
+
+import os
+import time as _time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+HUB_DEVICE = "hub"
+
+# Reply codes of the external contract (DESIGN.md, "Reply codes").
+DONE = 200
+ACCEPTED = 202
+BAD_ARGS = 400
+NOT_FOUND = 404
+TIMEOUT = 408
+DEVICE_ERROR = 500
+OFFLINE = 503
+
+# Status-like events may be dropped from a full spool; everything else is business and is
+# never dropped. Unknown types count as business so that a new event kind is safe by default.
+_STATUS_TYPES = frozenset(
+    {"footfall.counted", "device.online", "device.offline", "robot.task", "queue.status"}
+)
+
+
+def is_status_like(event_type: str) -> bool:
+    """True for events a full spool may drop (DESIGN.md: status-like first, never business)."""
+    return event_type in _STATUS_TYPES or event_type.endswith(".status")
+
+
+def type_to_path(event_type: str) -> str:
+    """`rating.submitted` -> `rating/submitted`."""
+    return event_type.replace(".", "/")
+
+
+def path_to_type(path: str) -> str:
+    """`rating/submitted` -> `rating.submitted`."""
+    return path.strip("/").replace("/", ".")
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _b32(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+class EventIds:
+    """Sortable unique ids (ULID layout: 48-bit ms time + 80-bit counter/random).
+
+    Within one millisecond the random part is incremented so ids stay strictly increasing
+    in the order they are made, which is the journal order.
+    """
+
+    def __init__(self) -> None:
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def new(self, now_ms: int | None = None) -> str:
+        ms = int(_time.time() * 1000) if now_ms is None else now_ms
+        if ms <= self._last_ms:
+            ms = self._last_ms
+            rand = self._last_rand + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
+        self._last_ms, self._last_rand = ms, rand
+        return _b32(ms, 10) + _b32(rand, 16)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened in the hall, before it is journaled."""
+
+    type: str
+    device_id: str
+    data: Mapping[str, Any]
+    time: datetime | None = None  # when it happened (device time if the device sent one)
+    source_id: str | None = None  # device-side unique id, used to drop duplicates
+    causation: int | None = None  # hallseq of the event this one was derived from
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledEvent:
+    """An event committed to the journal: it has its hall sequence number and envelope id."""
+
+    seq: int
+    id: str
+    type: str
+    device_id: str
+    time: datetime
+    data: Mapping[str, Any]
+    causation: int | None = None
+    replayed: bool = False  # True when fed again from the journal after a restart
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command for a device (or for the hub itself when device_id is `hub`)."""
+
+    device_id: str
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    cmd_id: str = ""
+    deadline: datetime | None = None
+    origin: str = "hub"  # "cloud" for commands that came from the cloud, else the service
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    cmd_id: str
+    code: int
+    msg: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cmd_id": self.cmd_id, "code": self.code, "msg": self.msg, "data": dict(self.data)}
+
+
+# What a service fed by journaled events may ask the hub to do.
+Output = Event | Command
+
+
+class Service(Protocol):
+    """A part of the hub fed by journaled events (queue manager, KPIs, faces, rules).
+
+    It never does I/O towards devices or the cloud itself: it returns events to journal and
+    commands to send, and the hub carries them out. `tick` is called about once a second
+    for timers (rating time-outs, daily reports).
+    """
+
+    name: str
+
+    def handle(self, event: JournaledEvent) -> Sequence[Output]: ...
+
+    def tick(self, now: datetime) -> Sequence[Output]: ...
