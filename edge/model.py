@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time as _time
 from collections.abc import Mapping, Sequence
@@ -42,15 +43,15 @@ def path_to_type(path: str) -> str:
     return path.strip("/").replace("/", ".")
 
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# RFC 4648 base32 digits mapped onto Crockford's, which sort in the order of their values.
+_TO_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
 
 
-def _b32(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+def _ulid_text(value: int) -> str:
+    # 160 bits give 32 base32 digits; the last 26 hold the 128-bit value (top digit <= 7).
+    return base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)[6:].decode()
 
 
 class EventIds:
@@ -72,7 +73,7 @@ class EventIds:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
         self._last_ms, self._last_rand = ms, rand
-        return _b32(ms, 10) + _b32(rand, 16)
+        return _ulid_text((ms << 80) | rand)
 
 
 def utcnow() -> datetime:

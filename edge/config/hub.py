@@ -53,6 +53,7 @@ class StoreSection(Section):
 class CommandsSection(Section):
     timeout_s: float = 10.0  # a device that does not reply in time: 408
     remember_days: float = 7.0  # how long a cmd_id's first reply is kept for repeats
+    offline_wait_s: float = 600.0  # without a deadline, how long a command waits for an offline device
 
 
 class DeviceSection(Section):

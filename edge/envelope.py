@@ -1,0 +1,55 @@
+"""The CloudEvents 1.0 envelope of the external contract (DESIGN.md, "Envelope")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+import msgspec
+
+_encoder = msgspec.json.Encoder()
+_RESENT = b'{"resent":true,'
+
+
+def rfc3339(t: datetime, tz: tzinfo) -> str:
+    """Milliseconds and the hall's UTC offset, as the contract shows: 2026-11-27T09:31:05.123+08:00."""
+    return t.astimezone(tz).isoformat(timespec="milliseconds")
+
+
+def encode(
+    *,
+    hall_id: str,
+    seq: int,
+    event_id: str,
+    event_type: str,
+    device_id: str,
+    time: datetime,
+    tz: tzinfo,
+    data: Mapping[str, Any],
+) -> bytes:
+    """The envelope as stored in the journal; `data` comes last so `mark_resent` stays cheap."""
+    return _encoder.encode(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "type": event_type,
+            "source": f"/halls/{hall_id}/devices/{device_id}",
+            "time": rfc3339(time, tz),
+            "datacontenttype": "application/json",
+            "hallid": hall_id,
+            "deviceid": device_id,
+            "hallseq": seq,
+            "data": data,
+        }
+    )
+
+
+def mark_resent(envelope: bytes) -> bytes:
+    """The same envelope with `"resent": true`, for events delivered from the backlog."""
+    return _RESENT + envelope[1:]
+
+
+def decode(envelope: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = msgspec.json.decode(envelope)
+    return out

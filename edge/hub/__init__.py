@@ -1,0 +1,1 @@
+"""The hub: composition root and the parts that only it wires together."""

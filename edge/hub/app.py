@@ -1,0 +1,395 @@
+"""The composition root: builds every part from the config, supervises every task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from edge import __version__
+from edge.config import HubConfig
+from edge.errors import CommandError, EdgeError, StoreError
+from edge.hub import systemd
+from edge.hub.commands import CommandRouter
+from edge.hub.devices import DeviceTable
+from edge.hub.hall import HUB_STATE_TOPIC, HallLink
+from edge.hub.pipeline import Ack, JournalPipeline
+from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
+from edge.store import BatchResult, Journal, JournalReader
+from edge.uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+_json = msgspec.json.Encoder()
+
+Decide = Callable[[JournaledEvent], bool]
+
+
+class _CommandLog:
+    """The router's command log, kept in the journal database on the journal thread."""
+
+    def __init__(self, journal: Journal, executor: ThreadPoolExecutor) -> None:
+        self.journal, self.executor = journal, executor
+
+    async def seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.journal.command_seen, cmd_id, device_id, name)
+
+    async def replied(self, cmd_id: str, code: int, reply: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.journal.command_replied, cmd_id, code, reply)
+
+
+class Hub:
+    """One hall's hub. `await Hub(cfg).run()` serves until `stop()` or a fatal error."""
+
+    def __init__(self, cfg: HubConfig, *, max_page_count: int | None = None) -> None:
+        self.cfg = cfg
+        self.tz = ZoneInfo(cfg.hall.timezone)
+        self.started = time.monotonic()
+        self.since = datetime.now(UTC).isoformat(timespec="seconds")
+        self.db_path = cfg.resolve(cfg.store.path)
+        self.journal_executor = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        self.journal = Journal(
+            self.db_path,
+            cfg.hall.id,
+            self.tz,
+            synchronous=cfg.store.synchronous,
+            spool_max_bytes=cfg.store.spool_max_bytes,
+            max_page_count=max_page_count,
+        )
+        self.reader = JournalReader(self.db_path)
+        self.services: list[Service] = []
+        self.decide: Decide | None = None
+        self.rule_state: Callable[[], bytes | None] | None = None
+        self._rule_outputs: list[Output] = []
+        self.pipeline = JournalPipeline(
+            self.journal,
+            self.journal_executor,
+            cfg.store.batch_max_rows,
+            self._on_written,
+            decide=self._decide,
+            rule_state=self._dump_rule_state,
+        )
+        self.uplink = Uplink(
+            cfg.cloud,
+            cfg.hall.id,
+            cfg.cloud.client_id or f"hall-edge-{cfg.hall.id}",
+            self.journal,
+            self.journal_executor,
+            self.reader,
+            on_command=self._cloud_command,
+            device_states=lambda: self.devices.states(),
+            resolve=lambda p: str(cfg.resolve(p)),
+        )
+        self.hall = HallLink(
+            cfg,
+            self.pipeline,
+            self.tz,
+            on_state=self._device_state_message,
+            on_reply=lambda d, p: self.devices.on_reply(d, p),
+            on_other=self._other_topic,
+            extra_subscriptions=self._extra_subscriptions,
+            state_payload=self._hub_state,
+        )
+        self.devices = DeviceTable(
+            cfg.devices,
+            self.pipeline,
+            publish_hall=self.hall.publish,
+            on_state_change=self.uplink.publish_device_state,
+        )
+        self.router = CommandRouter(
+            self.devices,
+            _CommandLog(self.journal, self.journal_executor),
+            self.uplink.publish_reply,
+            cfg.commands.timeout_s,
+            cfg.commands.offline_wait_s,
+            on_internal_failure=self._internal_command_failed,
+        )
+        self.router.register("config.get", self._config_get)
+        self.topic_handlers: list[Callable[[str, bytes, Ack], bool]] = []
+        self.subscriptions: list[str] = []
+        self.background: list[Callable[[], Awaitable[None]]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
+        self.publish_local_events = True
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ready = asyncio.Event()
+        self.service_errors = 0
+        self.alerts_raised = 0
+
+    # -- wiring points for the parts built on the core -----------------------------------
+    def add_service(self, service: Service) -> None:
+        self.services.append(service)
+
+    def use_rules(
+        self,
+        decide: Decide,
+        state: Callable[[], bytes | None],
+        failed: Callable[[Command, str], None],
+    ) -> None:
+        """Rules run on the journal thread, inside the batch, so `drop` keeps an event out
+        of the outbox and the rule state is committed with the events it has seen."""
+        self.decide = decide
+        self.rule_state = state
+        self._rule_failed = failed
+
+    def _rule_failed(self, cmd: Command, error: str) -> None:
+        return None
+
+    # -- journal hooks (decide/rule_state run on the journal thread) ----------------------
+    def _decide(self, ev: JournaledEvent) -> bool:
+        if self.decide is None:
+            return True
+        return self.decide(ev)
+
+    def _dump_rule_state(self) -> bytes | None:
+        return None if self.rule_state is None else self.rule_state()
+
+    def emit_rule_outputs(self, outputs: Sequence[Output]) -> None:
+        """Called by the rules adapter on the journal thread; carried out after the commit."""
+        self._rule_outputs.extend(outputs)
+
+    def _on_written(self, result: BatchResult) -> None:
+        self.uplink.notify(result.written)
+        if self.publish_local_events:
+            for w in result.written:
+                self.hall.publish(f"hall/events/{type_to_path(w.event.type)}", w.envelope, 0, False)
+        if result.dropped:
+            n = sum(result.dropped.values())
+            self.raise_alert(
+                "warning",
+                "spool.budget",
+                f"上行缓存超出容量，已丢弃{n}条状态类事件（业务事件未丢弃）",
+                "spool",
+                extra={"dropped": result.dropped},
+            )
+        outputs, self._rule_outputs = self._rule_outputs, []
+        self.carry_out(outputs)
+        for w in result.written:
+            for service in self.services:
+                try:
+                    self.carry_out(service.handle(w.event))
+                except Exception:
+                    self.service_errors += 1
+                    log.exception("service %s failed on event %s", service.name, w.event.seq)
+
+    def carry_out(self, outputs: Sequence[Output]) -> None:
+        """Events a service or rule derived are journaled; commands go to their devices."""
+        for out in outputs:
+            if isinstance(out, Event):
+                self.pipeline.submit(out)
+            else:
+                task = asyncio.get_running_loop().create_task(self.router.internal(out))
+                task.add_done_callback(_log_task_error)
+
+    def raise_alert(
+        self, severity: str, rule: str, message: str, subject: str, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        self.alerts_raised += 1
+        data = {"severity": severity, "rule": rule, "message": message, "subject": subject, **(extra or {})}
+        log.warning("alert %s: %s", rule, message)
+        self.pipeline.submit(Event("alert.raised", "hub", data))
+
+    def _internal_command_failed(self, cmd: Command, error: str) -> None:
+        if cmd.origin.startswith("rule:"):
+            self._rule_failed(cmd, error)
+
+    # -- hall-side callbacks --------------------------------------------------------------
+    def _device_state_message(self, device_id: str, online: bool, ack: Ack) -> None:
+        self.devices.set_online(device_id, online, "last will" if not online else "", ack)
+
+    def _other_topic(self, topic: str, payload: bytes, ack: Ack) -> bool:
+        return any(handler(topic, payload, ack) for handler in self.topic_handlers)
+
+    def _extra_subscriptions(self) -> list[str]:
+        return list(self.subscriptions)
+
+    def _hub_state(self, state: str) -> bytes:
+        return _json.encode({"state": state, "version": __version__, "since": self.since})
+
+    async def _cloud_command(
+        self, device_id: str, name: str, payload: bytes, response: str | None, corr: bytes | None
+    ) -> None:
+        await self.router.from_cloud(device_id, name, payload, response, corr)
+
+    async def _config_get(self, cmd: Command) -> Mapping[str, Any]:
+        raw = msgspec.to_builtins(self.cfg)
+        for section in ("hall_broker", "cloud"):
+            if raw[section].get("password") is not None:
+                raw[section]["password"] = "***"
+        key = cmd.args.get("key")
+        if key is None:
+            return {"config": raw}
+        node: Any = raw
+        for part in str(key).split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise CommandError(BAD_ARGS, f"no config key {key!r}")
+            node = node[part]
+        return {"key": key, "value": node}
+
+    # -- metrics ---------------------------------------------------------------------------
+    def metrics(self) -> dict[str, Any]:
+        u = self.uplink.stats
+        return {
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "journaled": self.pipeline.journaled,
+            "batches": self.pipeline.batches,
+            "pending": self.pipeline.pending,
+            "duplicates": self.pipeline.duplicates,
+            "dead_letters": self.pipeline.dead_letters,
+            "disk_full": self.pipeline.disk_full,
+            "last_seq": self.journal.last_seq,
+            "backlog": self.journal.spool_count,
+            "backlog_bytes": self.journal.spool_bytes,
+            "cloud": {
+                "connected": u.connected,
+                "connects": u.connects,
+                "sent": u.sent,
+                "acked": u.acked,
+                "resent": u.resent,
+                "stalls": u.stalls,
+                "in_flight": u.in_flight,
+                "rate": round(u.rate, 1),
+                "last_error": u.last_error,
+            },
+            "hall": {"connected": self.hall.connected.is_set(), "received": self.hall.received},
+            "alerts": self.alerts_raised,
+            "service_errors": self.service_errors,
+            "replies": {str(k): v for k, v in sorted(self.router.counts.items())},
+        }
+
+    # -- life cycle --------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Serve until stop(); raises EdgeError on a fatal fault (journal unwritable)."""
+        fatal: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+        self._tasks = [
+            self._supervise("journal", self.pipeline.run, fatal, restart=False),
+            self._supervise("hall", self.hall.run, fatal),
+            self._supervise("cloud", self.uplink.run, fatal),
+            self._supervise("ticker", self._ticker, fatal),
+            self._supervise("health", self._health, fatal),
+            *(self._supervise(getattr(f, "__name__", "task"), f, fatal) for f in self.background),
+        ]
+        self.ready.set()
+        systemd.notify("READY=1")
+        log.info("hub %s ready: %d devices, journal %s", self.cfg.hall.id, len(self.cfg.devices), self.db_path)
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([stop_wait, fatal], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_wait.cancel()
+            await self._shutdown()
+        if fatal.done():
+            raise EdgeError(f"stopped by a fatal fault: {fatal.result()}")
+
+    def _supervise(
+        self,
+        name: str,
+        fn: Callable[[], Awaitable[None]],
+        fatal: asyncio.Future[BaseException],
+        restart: bool = True,
+    ) -> asyncio.Task[None]:
+        async def guard() -> None:
+            while True:
+                try:
+                    await fn()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except StoreError as exc:
+                    log.critical("%s: %s", name, exc)
+                    if not fatal.done():
+                        fatal.set_result(exc)
+                    return
+                except Exception as exc:
+                    if not restart:
+                        log.critical("%s failed", name, exc_info=True)
+                        if not fatal.done():
+                            fatal.set_result(exc)
+                        return
+                    log.exception("%s failed; restarting it in 1 s", name)
+                    await asyncio.sleep(1.0)
+
+        return asyncio.create_task(guard(), name=name)
+
+    async def _shutdown(self) -> None:
+        systemd.notify("STOPPING=1")
+        for hook in self.on_stop:
+            with contextlib.suppress(Exception):
+                await hook()
+        # Give what is already in memory a moment to reach the journal; the brokers keep
+        # anything not yet acknowledged, so nothing is lost if this is cut short.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.pipeline.drained(), 5.0)
+        with contextlib.suppress(Exception):
+            await self.uplink.close()
+        link = self.hall.link
+        if link is not None:
+            self.hall.publish(HUB_STATE_TOPIC, self._hub_state("offline"), 1, True)
+            await asyncio.sleep(0.05)
+            await link.close()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.journal_executor.submit(self.journal.close).result()
+        self.journal_executor.shutdown(wait=True)
+        self.reader.close()
+        log.info("hub stopped")
+
+    async def _ticker(self) -> None:
+        last_expiry = last_prune = time.monotonic()
+        loop = asyncio.get_running_loop()
+        store = self.cfg.store
+        while True:
+            await asyncio.sleep(1.0)
+            now = datetime.now(UTC)
+            for service in self.services:
+                try:
+                    self.carry_out(service.tick(now))
+                except Exception:
+                    self.service_errors += 1
+                    log.exception("service %s failed in tick", service.name)
+            mono = time.monotonic()
+            if mono - last_expiry >= 60:
+                last_expiry = mono
+                dropped = await loop.run_in_executor(
+                    self.journal_executor, self.journal.expire_status, store.spool_max_age_days * 86400
+                )
+                if dropped:
+                    self.raise_alert(
+                        "warning", "spool.age",
+                        f"上行缓存中{sum(dropped.values())}条状态类事件超过保留期限，已丢弃",
+                        "spool", extra={"dropped": dropped},
+                    )
+            if mono - last_prune >= 3600:
+                last_prune = mono
+                await loop.run_in_executor(
+                    self.journal_executor, self.journal.prune,
+                    store.journal_days, 7.0, self.cfg.commands.remember_days,
+                )
+
+    async def _health(self) -> None:
+        interval = systemd.watchdog_interval_s()
+        period = min(5.0, interval) if interval else 5.0
+        while True:
+            systemd.notify("WATCHDOG=1")
+            self.hall.publish("hall/hub/metrics", _json.encode(self.metrics()), 0, True)
+            await asyncio.sleep(period)
+
+
+def _log_task_error(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background command failed", exc_info=task.exception())
+

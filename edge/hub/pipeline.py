@@ -1,0 +1,122 @@
+"""Group commit: everything the hub learns is journaled in batches, then acknowledged.
+
+Items wait in memory only while the previous batch is being committed, so a burst turns
+into large batches by itself (no timer adds latency at low rates). The journal runs on one
+dedicated thread: SQLite's commit and fsync release the GIL, so the loop keeps reading the
+brokers while a batch is being made durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from edge.errors import SpoolFullError
+from edge.model import Event, JournaledEvent
+from edge.store import BatchResult, DeadLetter, Journal
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[], None]
+
+
+@dataclass(slots=True)
+class _Item:
+    event: Event | None
+    dead: DeadLetter | None
+    ack: Ack | None
+
+
+class JournalPipeline:
+    """Queue of events and dead letters on their way into the journal."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        executor: ThreadPoolExecutor,
+        max_rows: int,
+        on_written: Callable[[BatchResult], None],
+        decide: Callable[[JournaledEvent], bool] | None = None,
+        rule_state: Callable[[], bytes | None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.executor = executor
+        self.max_rows = max_rows
+        self.on_written = on_written
+        self.decide = decide
+        self.rule_state = rule_state
+        self._items: deque[_Item] = deque()
+        self._wake = asyncio.Event()
+        self.disk_full = False
+        self.batches = 0
+        self.journaled = 0
+        self.duplicates = 0
+        self.dead_letters = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def submit(self, event: Event, ack: Ack | None = None) -> None:
+        self._items.append(_Item(event, None, ack))
+        self._wake.set()
+        self.idle.clear()
+
+    def dead_letter(self, dead: DeadLetter, ack: Ack | None = None) -> None:
+        self._items.append(_Item(None, dead, ack))
+        self._wake.set()
+        self.idle.clear()
+
+    @property
+    def pending(self) -> int:
+        return len(self._items)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._items:
+                self.idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+            n = min(len(self._items), self.max_rows)
+            batch = [self._items[i] for i in range(n)]
+            events = [it.event for it in batch if it.event is not None]
+            dead = [it.dead for it in batch if it.dead is not None]
+            try:
+                result = await loop.run_in_executor(
+                    self.executor,
+                    self.journal.write_batch,
+                    events,
+                    dead,
+                    self.decide,
+                    self.rule_state,
+                )
+            except SpoolFullError as exc:
+                # Nothing of the batch is committed, so nothing is acknowledged: the brokers
+                # and serial devices keep it until there is room again.
+                if not self.disk_full:
+                    log.error("journal full, holding acknowledgements: %s", exc)
+                self.disk_full = True
+                await asyncio.sleep(1.0)
+                continue
+            self.disk_full = False
+            for _ in range(n):
+                self._items.popleft()
+            for it in batch:
+                if it.ack is not None:
+                    try:
+                        it.ack()
+                    except Exception:
+                        log.exception("acknowledging a journaled message failed")
+            self.batches += 1
+            self.journaled += len(result.written)
+            self.duplicates += result.duplicates
+            self.dead_letters += result.dead_letters
+            self.on_written(result)
+
+    async def drained(self) -> None:
+        """Wait until everything submitted so far is journaled."""
+        while self._items:
+            await asyncio.sleep(0.01)

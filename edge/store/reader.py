@@ -1,0 +1,136 @@
+"""Read-only views of the journal database (WAL lets them run beside the writer)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from edge.model import JournaledEvent
+from edge.store.journal import connect, now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    type: str
+    envelope: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolStats:
+    backlog: int
+    backlog_bytes: int
+    oldest_age_s: float | None
+    drops: dict[str, int]
+    dead_letters: int
+    last_seq: int
+
+
+class JournalReader:
+    """Queries for the uplink, the services and the CLI; never writes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn: sqlite3.Connection = connect(self.path, readonly=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def outbox_page(self, from_seq: int, limit: int) -> list[OutboxRow]:
+        """Undelivered events from `from_seq` on, in hallseq order."""
+        rows = self.conn.execute(
+            "SELECT o.seq, j.type, j.envelope FROM outbox o JOIN journal j USING (seq)"
+            " WHERE o.seq >= ? ORDER BY o.seq LIMIT ?",
+            (from_seq, limit),
+        ).fetchall()
+        return [OutboxRow(s, t, bytes(e)) for s, t, e in rows]
+
+    def outbox_first(self) -> int | None:
+        row = self.conn.execute("SELECT MIN(seq) FROM outbox").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def last_seq(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def events(
+        self,
+        start: datetime,
+        end: datetime,
+        types: Sequence[str] = (),
+        after_seq: int = 0,
+    ) -> Iterator[JournaledEvent]:
+        """Journaled events whose event time is in [start, end), in hallseq order."""
+        q = (
+            "SELECT seq, id, type, device_id, time_ms, causation, envelope FROM journal"
+            " WHERE time_ms >= ? AND time_ms < ? AND seq > ?"
+        )
+        args: list[Any] = [int(start.timestamp() * 1000), int(end.timestamp() * 1000), after_seq]
+        if types:
+            q += f" AND type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        q += " ORDER BY seq"
+        decoder = msgspec.json.Decoder()
+        for seq, eid, etype, dev, tms, caus, env in self.conn.execute(q, args):
+            data = decoder.decode(env)["data"]
+            when = datetime.fromtimestamp(tms / 1000, UTC)
+            yield JournaledEvent(seq, eid, etype, dev, when, data, caus, replayed=True)
+
+    def stats(self) -> SpoolStats:
+        c = self.conn
+        n, size, oldest = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size),0), MIN(time_ms) FROM outbox"
+        ).fetchone()
+        first = c.execute(
+            "SELECT j.received_ms FROM outbox o JOIN journal j USING (seq) ORDER BY o.seq LIMIT 1"
+        ).fetchone()
+        drops = dict(c.execute("SELECT type, count FROM drops").fetchall())
+        dead = c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
+        age = None if first is None else max(0.0, (now_ms() - first[0]) / 1000)
+        del oldest
+        return SpoolStats(int(n), int(size), age, drops, int(dead), self.last_seq())
+
+    def dead_letters(self, limit: int = 50, reason: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT id, received_ms, device_id, topic, reason, detail, raw FROM dead_letters"
+        args: list[Any] = []
+        if reason:
+            q += " WHERE reason = ?"
+            args.append(reason)
+        q += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        out = []
+        for i, rms, dev, topic, why, detail, raw in self.conn.execute(q, args):
+            out.append(
+                {
+                    "id": i,
+                    "received": datetime.fromtimestamp(rms / 1000, UTC).isoformat(timespec="seconds"),
+                    "device_id": dev,
+                    "topic": topic,
+                    "reason": why,
+                    "detail": detail,
+                    "raw": bytes(raw),
+                }
+            )
+        return out
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason"))
+
+    def devices(self) -> list[dict[str, Any]]:
+        cols = ("device_id", "online", "since_ms", "last_event_ms", "events", "errors", "last_error")
+        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM devices ORDER BY device_id")
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def command_reply(self, cmd_id: str) -> bytes | None:
+        row = self.conn.execute("SELECT reply FROM commands WHERE cmd_id=?", (cmd_id,)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def rule_state(self) -> bytes | None:
+        row = self.conn.execute("SELECT blob FROM rule_state WHERE id=1").fetchone()
+        return bytes(row[0]) if row else None

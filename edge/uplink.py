@@ -1,0 +1,378 @@
+"""The cloud connection: outbox drain at QoS 1, hub state, and command intake.
+
+Delivery: an event leaves the outbox only after the cloud broker's PUBACK. After every
+(re)connect the backlog — everything journaled before the connection came up and not yet
+acknowledged — is sent from the journal in hallseq order, marked `resent`, at a bounded
+pace; events journaled while connected go out at once, from memory, in hallseq order too.
+The two streams interleave so that live events are not stuck behind hours of backlog;
+the cloud orders by `hallseq`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import paho.mqtt.client as paho
+from paho.mqtt.properties import Properties
+
+from edge import __version__, envelope
+from edge.config import CloudSection
+from edge.errors import LinkError
+from edge.model import type_to_path
+from edge.mqttio import LinkOptions, MqttLink, Will
+from edge.store import Journal, JournalReader, OutboxRow, Written
+
+log = logging.getLogger(__name__)
+
+_json = msgspec.json.Encoder()
+
+# Cloud command handler: (device_id, name, payload, response topic, correlation data).
+CommandHandler = Callable[[str, str, bytes, str | None, bytes | None], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class UplinkStats:
+    connected: bool = False
+    connects: int = 0
+    sent: int = 0
+    acked: int = 0
+    resent: int = 0
+    stalls: int = 0
+    in_flight: int = 0
+    last_error: str = ""
+    rate: float = 0.0  # acks/s over the last few seconds
+    _ack_times: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=50))
+
+
+class Backoff:
+    """Exponential backoff with full jitter, so a hall full of hubs does not reconnect in step."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high, self.attempt = low, high, 0
+
+    def next(self) -> float:
+        cap = min(self.high, self.low * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(self.low / 2, cap)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class TokenBucket:
+    """Paces the backlog drain: `rate` events/s with a burst of one window."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.t = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+        self.t = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def wait_s(self) -> float:
+        return max(0.001, (1 - self.tokens) / self.rate)
+
+
+class Uplink:
+    """Owns the connection to the cloud broker; the hub supervises its `run`."""
+
+    LIVE_LIMIT = 20_000  # events kept in memory for the live stream before falling back to disk
+
+    def __init__(
+        self,
+        cfg: CloudSection,
+        hall_id: str,
+        client_id: str,
+        journal: Journal,
+        journal_executor: ThreadPoolExecutor,
+        reader: JournalReader,
+        on_command: CommandHandler,
+        device_states: Callable[[], dict[str, dict[str, Any]]],
+        resolve: Callable[[str], str] = str,
+    ) -> None:
+        self.cfg = cfg
+        self.hall_id = hall_id
+        self.client_id = client_id
+        self.journal = journal
+        self.journal_executor = journal_executor
+        self.reader = reader
+        self.reader_executor = ThreadPoolExecutor(1, thread_name_prefix="outbox-read")
+        self.on_command = on_command
+        self.device_states = device_states
+        self.resolve = resolve
+        self.stats = UplinkStats()
+        self.since = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.link: MqttLink | None = None
+        self._live: deque[tuple[int, bytes, str]] = deque()
+        self._live_overflow = False
+        self._wake = asyncio.Event()
+        self._in_flight: dict[int, int] = {}  # mid -> seq
+        self._acked: list[int] = []
+        self._last_progress = time.monotonic()
+
+    # -- topics ---------------------------------------------------------------------------
+    @property
+    def state_topic(self) -> str:
+        return f"halls/{self.hall_id}/state"
+
+    def event_topic(self, event_type: str) -> str:
+        return f"halls/{self.hall_id}/events/{type_to_path(event_type)}"
+
+    def _state_payload(self, state: str) -> bytes:
+        return _json.encode({"state": state, "version": __version__, "since": self.since})
+
+    # -- feeding ------------------------------------------------------------------------
+    def notify(self, written: Sequence[Written]) -> None:
+        """Freshly journaled events that are bound for the cloud."""
+        if self.link is None or not self.stats.connected:
+            return  # they are in the outbox; the next connection sends them as backlog
+        for w in written:
+            if not w.forwarded:
+                continue
+            if len(self._live) >= self.LIVE_LIMIT:
+                # The cloud is slower than the hall: stop holding copies in memory, the
+                # outbox has them; they go out as backlog after this connection.
+                self._live.clear()
+                self._live_overflow = True
+            if not self._live_overflow:
+                self._live.append((w.event.seq, w.envelope, w.event.type))
+        self._wake.set()
+
+    def publish_device_state(self, device_id: str, state: dict[str, Any]) -> None:
+        link = self.link
+        if link is not None and self.stats.connected:
+            with contextlib.suppress(LinkError):
+                link.publish(
+                    f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
+                )
+
+    def publish_reply(
+        self, device_id: str, reply: bytes, response_topic: str | None, correlation: bytes | None
+    ) -> bool:
+        link = self.link
+        if link is None or not self.stats.connected:
+            return False
+        try:
+            link.publish(f"halls/{self.hall_id}/replies/{device_id}", reply, 1)
+            if response_topic:
+                props = None
+                if correlation is not None and link.options.mqtt5:
+                    props = Properties(paho.PacketTypes.PUBLISH)
+                    props.CorrelationData = correlation
+                link.publish(response_topic, reply, 1, properties=props)
+        except LinkError:
+            return False
+        return True
+
+    def publish_raw(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Hub-level messages outside the event stream (e.g. retained queue.status)."""
+        link = self.link
+        if link is None or not self.stats.connected:
+            return False
+        try:
+            link.publish(topic, payload, 1, retain)
+        except LinkError:
+            return False
+        return True
+
+    # -- connection loop ----------------------------------------------------------------
+    def _options(self) -> LinkOptions:
+        c = self.cfg
+        return LinkOptions(
+            url=c.url,
+            client_id=self.client_id,
+            mqtt5=c.protocol == "5",
+            clean=True,  # the outbox is our session: nothing is left to a broker's memory
+            keepalive_s=c.keepalive_s,
+            username=c.username,
+            password=c.password,
+            ca=self.resolve(c.ca) if c.ca else None,
+            cert=self.resolve(c.cert) if c.cert else None,
+            key=self.resolve(c.key) if c.key else None,
+            will=Will(self.state_topic, self._state_payload("offline")),
+        )
+
+    async def run(self) -> None:
+        backoff = Backoff(self.cfg.backoff_min_s, self.cfg.backoff_max_s)
+        while True:
+            link = MqttLink(self._options(), on_message=self._on_message, on_publish=self._on_puback)
+            try:
+                await link.connect()
+            except LinkError as exc:
+                self.stats.last_error = str(exc)
+                delay = backoff.next()
+                log.warning("cloud: %s; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            self.link = link
+            self.stats.connects += 1
+            log.info("cloud: connected to %s", self.cfg.url)
+            try:
+                await self._serve(link)
+            finally:
+                self.stats.connected = False
+                self.link = None
+                self._in_flight.clear()
+                self._live.clear()
+                link.abort()
+                await self._flush_acked()
+            self.stats.last_error = link.closed.result() if link.closed.done() else "closed"
+            log.warning("cloud: connection lost (%s)", self.stats.last_error)
+            await asyncio.sleep(backoff.next())
+
+    async def _serve(self, link: MqttLink) -> None:
+        link.publish(self.state_topic, self._state_payload("online"), 1, True)
+        for device_id, state in self.device_states().items():
+            link.publish(f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True)
+        link.subscribe([(f"halls/{self.hall_id}/commands/+/+", 1)])
+        # Everything up to here is backlog: journaled while no connection could take it.
+        loop = asyncio.get_running_loop()
+        backlog_end = self.journal.last_seq
+        first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
+        cursor = first if first is not None else backlog_end + 1
+        self._live_overflow = False
+        self.stats.connected = True
+        bucket = TokenBucket(self.cfg.drain_rate, float(self.cfg.window))
+        page: deque[OutboxRow] = deque()
+        flusher = asyncio.create_task(self._ack_flusher())
+        link.closed.add_done_callback(lambda _f: self._wake.set())
+        self._last_progress = time.monotonic()
+        try:
+            while link.is_open:
+                window_free = self.cfg.window - len(self._in_flight)
+                progressed = False
+                # Live events first: they are what the hall is doing now.
+                while window_free > 0 and self._live:
+                    seq, env, etype = self._live.popleft()
+                    if seq <= backlog_end:
+                        continue
+                    self._send(link, seq, etype, env)
+                    window_free -= 1
+                    progressed = True
+                if self._live_overflow and not self._live:
+                    # Fallen back to disk: the rest of this connection's events are backlog.
+                    backlog_end = self.journal.last_seq
+                    self._live_overflow = False
+                if window_free > 0 and cursor <= backlog_end:
+                    if not page:
+                        rows = await loop.run_in_executor(
+                            self.reader_executor, self.reader.outbox_page, cursor, 500
+                        )
+                        page.extend(r for r in rows if r.seq <= backlog_end)
+                        if not page:
+                            cursor = backlog_end + 1
+                    while page and window_free > 0 and bucket.take():
+                        row = page.popleft()
+                        cursor = row.seq + 1
+                        self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
+                        self.stats.resent += 1
+                        window_free -= 1
+                        progressed = True
+                if self._stalled():
+                    self.stats.stalls += 1
+                    log.error(
+                        "cloud: no PUBACK for %.0fs with %d in flight; reconnecting",
+                        self.cfg.puback_timeout_s, len(self._in_flight),
+                    )
+                    return
+                if progressed:
+                    await asyncio.sleep(0)
+                    continue
+                self._wake.clear()
+                timeout = 0.5
+                if cursor <= backlog_end and window_free > 0:
+                    timeout = bucket.wait_s()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            flusher.cancel()
+
+    def _send(self, link: MqttLink, seq: int, etype: str, env: bytes) -> None:
+        mid = link.publish(self.event_topic(etype), env, 1)
+        if not self._in_flight:
+            self._last_progress = time.monotonic()
+        self._in_flight[mid] = seq
+        self.stats.sent += 1
+        self.stats.in_flight = len(self._in_flight)
+
+    def _stalled(self) -> bool:
+        return bool(self._in_flight) and (
+            time.monotonic() - self._last_progress > self.cfg.puback_timeout_s
+        )
+
+    def _on_puback(self, mid: int, rc: int) -> None:
+        seq = self._in_flight.pop(mid, None)
+        if seq is None:
+            return  # a state message or a reply
+        self._last_progress = time.monotonic()
+        if rc >= 0x80:
+            # The broker refused it (e.g. not authorised): keep it in the outbox.
+            log.error("cloud refused event %d (reason %d)", seq, rc)
+            return
+        self._acked.append(seq)
+        self.stats.acked += 1
+        self.stats.in_flight = len(self._in_flight)
+        self._wake.set()
+
+    async def _ack_flusher(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            await self._flush_acked()
+            now = time.monotonic()
+            self.stats._ack_times.append((now, self.stats.acked))
+            t0, n0 = self.stats._ack_times[0]
+            if now > t0:
+                self.stats.rate = (self.stats.acked - n0) / (now - t0)
+
+    async def _flush_acked(self) -> None:
+        if not self._acked:
+            return
+        acked, self._acked = self._acked, []
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.journal_executor, self.journal.delivered, acked)
+
+    def _on_message(self, msg: paho.MQTTMessage) -> None:
+        parts = msg.topic.split("/")
+        if len(parts) != 5 or parts[2] != "commands":
+            return
+        props = getattr(msg, "properties", None)
+        response = getattr(props, "ResponseTopic", None) if props is not None else None
+        corr = getattr(props, "CorrelationData", None) if props is not None else None
+        task = asyncio.get_running_loop().create_task(
+            self.on_command(parts[3], parts[4], bytes(msg.payload), response, corr)
+        )
+        task.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        """Say goodbye: retained offline state, then a clean disconnect."""
+        link = self.link
+        if link is not None and self.stats.connected:
+            with contextlib.suppress(LinkError):
+                link.publish(self.state_topic, self._state_payload("offline"), 1, True)
+            await asyncio.sleep(0.05)
+            await self._flush_acked()
+            await link.close()
+        self.reader_executor.shutdown(wait=False)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cloud command failed", exc_info=task.exception())
