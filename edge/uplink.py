@@ -239,17 +239,19 @@ class Uplink:
             await asyncio.sleep(backoff.next())
 
     async def _serve(self, link: MqttLink) -> None:
+        # No await between taking the live stream and fixing the backlog's end: every event
+        # journaled from here on is notified live, everything before is read from disk.
+        self._live.clear()
+        self._live_overflow = False
+        self.stats.connected = True
+        backlog_end = self.journal.last_seq
         link.publish(self.state_topic, self._state_payload("online"), 1, True)
         for device_id, state in self.device_states().items():
             link.publish(f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True)
         link.subscribe([(f"halls/{self.hall_id}/commands/+/+", 1)])
-        # Everything up to here is backlog: journaled while no connection could take it.
         loop = asyncio.get_running_loop()
-        backlog_end = self.journal.last_seq
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
         cursor = first if first is not None else backlog_end + 1
-        self._live_overflow = False
-        self.stats.connected = True
         bucket = TokenBucket(self.cfg.drain_rate, float(self.cfg.window))
         page: deque[OutboxRow] = deque()
         flusher = asyncio.create_task(self._ack_flusher())

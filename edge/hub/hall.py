@@ -83,9 +83,13 @@ class HallLink:
         backoff = Backoff(c.backoff_min_s, c.backoff_max_s)
         while True:
             link = MqttLink(self._options(), on_message=self._on_message)
+            # Set before connecting: a persistent session's queued messages arrive right
+            # behind the CONNACK, in the same read, and must find their link.
+            self.link = link
             try:
                 present = await link.connect()
             except LinkError as exc:
+                self.link = None
                 self.last_error = str(exc)
                 delay = backoff.next()
                 log.warning("hall broker: %s; retrying in %.1fs", exc, delay)
@@ -93,7 +97,6 @@ class HallLink:
                 continue
             backoff.reset()
             self.connects += 1
-            self.link = link
             log.info("hall broker: connected to %s (session present: %s)", link.options.url, present)
             topics = [
                 convention.EVENTS_FILTER,
