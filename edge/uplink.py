@@ -17,7 +17,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +101,7 @@ class Uplink:
         hall_id: str,
         client_id: str,
         journal: Journal,
-        journal_executor: ThreadPoolExecutor,
+        journal_executor: Executor,
         reader: JournalReader,
         on_command: CommandHandler,
         device_states: Callable[[], dict[str, dict[str, Any]]],

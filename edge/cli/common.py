@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from edge.config import HubConfig, load
 from edge.errors import EdgeError
@@ -21,7 +22,7 @@ CONFIG_OPTION = Annotated[
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One red line on stderr naming what is wrong, and a non-zero exit."""
-    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-class HubConfig(Section):
+class HubConfig(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     hall: HallSection
     hall_broker: HallBrokerSection
     cloud: CloudSection

@@ -11,13 +11,13 @@ class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     """Base of every config section: frozen, and unknown keys are errors (typos get caught)."""
 
 
-class HallSection(Section):
+class HallSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: str
     name: str = ""
     timezone: str = "Asia/Shanghai"
 
 
-class BrokerSection(Section):
+class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     url: str  # mqtt://host:port or mqtts://host:port
     client_id: str = ""  # default: hall-edge-<hall id> (fixed, so the session persists)
     username: str | None = None
@@ -28,11 +28,11 @@ class BrokerSection(Section):
     keepalive_s: int = 30
 
 
-class HallBrokerSection(BrokerSection):
+class HallBrokerSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     max_message_bytes: int = 262_144
 
 
-class CloudSection(BrokerSection):
+class CloudSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     protocol: Literal["5", "3.1.1"] = "5"
     window: int = 100  # QoS 1 publishes in flight
     drain_rate: float = 2000.0  # events/s while a backlog drains (a reconnect is no storm)
@@ -41,7 +41,7 @@ class CloudSection(BrokerSection):
     backoff_max_s: float = 60.0
 
 
-class StoreSection(Section):
+class StoreSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     path: str = "hall.db"
     synchronous: Literal["full", "normal"] = "full"
     batch_max_rows: int = 500
@@ -50,13 +50,13 @@ class StoreSection(Section):
     journal_days: int = 400  # delivered events stay this long for queue rebuild and KPIs
 
 
-class CommandsSection(Section):
+class CommandsSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     timeout_s: float = 10.0  # a device that does not reply in time: 408
     remember_days: float = 7.0  # how long a cmd_id's first reply is kept for repeats
     offline_wait_s: float = 600.0  # without a deadline, how long a command waits for an offline device
 
 
-class DeviceSection(Section):
+class DeviceSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: str
     profile: str
     name: str = ""

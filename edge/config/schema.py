@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _TYPE = re.compile(r"Expected `(?P<exp>[^`]+)`, got `(?P<got>[^`]+)`")
+_CONSTRAINT = re.compile(r"Expected `(?P<exp>[^`]+)` (?P<rule>(?:[<>]=?|of length|matching).*)$")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 
@@ -40,6 +41,8 @@ def translate(exc: msgspec.ValidationError, file: str, prefix: str = "") -> Conf
     m = _AT.match(str(exc))
     msg = m.group("msg") if m else str(exc)
     key = _dotted((m.group("path") or "") if m else "", prefix)
+    if c := _CONSTRAINT.search(msg):
+        return ConfigError(file, key, f"a value of type {c.group('exp')} {c.group('rule')}")
     if t := _TYPE.search(msg):
         return ConfigError(file, key, f"a value of type {t.group('exp')}, not {t.group('got')}")
     if u := _UNKNOWN.search(msg):

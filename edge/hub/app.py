@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from edge.hub import systemd
 from edge.hub.commands import CommandRouter
 from edge.hub.devices import DeviceTable
 from edge.hub.hall import HUB_STATE_TOPIC, HallLink
+from edge.hub.inline import InlineExecutor
 from edge.hub.pipeline import Ack, JournalPipeline
 from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
 from edge.store import BatchResult, Journal, JournalReader
@@ -36,7 +37,7 @@ Decide = Callable[[JournaledEvent], bool]
 class _CommandLog:
     """The router's command log, kept in the journal database on the journal thread."""
 
-    def __init__(self, journal: Journal, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, journal: Journal, executor: Executor) -> None:
         self.journal, self.executor = journal, executor
 
     async def seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]:
@@ -57,7 +58,7 @@ class Hub:
         self.started = time.monotonic()
         self.since = datetime.now(UTC).isoformat(timespec="seconds")
         self.db_path = cfg.resolve(cfg.store.path)
-        self.journal_executor = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        self.journal_executor: Executor = InlineExecutor()
         self.journal = Journal(
             self.db_path,
             cfg.hall.id,

@@ -118,7 +118,7 @@ class HallLink:
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         link = self.link
-        if link is None or not link.is_open:
+        if link is None or not link.is_open or not self.connected.is_set():
             return False
         try:
             link.publish(topic, payload, qos, retain)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from edge.errors import SpoolFullError
@@ -37,7 +37,7 @@ class JournalPipeline:
     def __init__(
         self,
         journal: Journal,
-        executor: ThreadPoolExecutor,
+        executor: Executor,
         max_rows: int,
         on_written: Callable[[BatchResult], None],
         decide: Callable[[JournaledEvent], bool] | None = None,

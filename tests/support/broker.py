@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -38,6 +39,11 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:
+            # Run as root, Mosquitto drops to the `mosquitto` user, which cannot write its
+            # persistence file or log into a root-owned temp dir: restarts would then
+            # silently lose every queued message.
+            lines.append("user root")
         if persistence:
             lines += [
                 "persistence true",

@@ -1,0 +1,78 @@
+"""`hall-edge devices`: the serial ports present and the profile and device each matches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge.cli.common import CONFIG_OPTION, fail
+from edge.config import load
+from edge.config.hub import DeviceSection
+from edge.drivers.hotplug import BY_ID_DIR, SYS_TTY, PortWatcher
+from edge.drivers.profiles import load_profiles
+from edge.drivers.scan import scan
+from edge.errors import EdgeError
+
+app = typer.Typer(
+    help="Devices of the hall: serial ports present, what they are.", no_args_is_help=True
+)
+
+
+def _out() -> Console:
+    # Made per command so the terminal width (COLUMNS) is read when the command runs.
+    return Console()
+
+
+@app.callback()
+def devices() -> None:
+    """Devices of the hall: the serial ports present and what each one is."""
+
+
+@app.command("scan")
+def scan_command(
+    config: CONFIG_OPTION = Path("hall.toml"),
+    profiles_dir: Annotated[
+        Path | None, typer.Option("--profiles", "-p", help="A folder of the hall's own profiles.")
+    ] = None,
+    by_id_dir: Annotated[
+        str, typer.Option(help="Where the by-id links are (tests, unusual systems).")
+    ] = BY_ID_DIR,
+    sys_tty: Annotated[str, typer.Option(help="sysfs tty class folder.")] = SYS_TTY,
+    udev: Annotated[
+        bool | None,
+        typer.Option("--udev/--no-udev", help="Force or refuse udev (default: if udevd runs)."),
+    ] = None,
+) -> None:
+    """List serial ports: by-id path, USB ids, serial number, matching profile and device.
+
+    The config is optional: without hall.toml the ports are matched to profiles only.
+    """
+    try:
+        devices: list[DeviceSection] = []
+        if config.exists() or config != Path("hall.toml"):
+            devices = load(config).devices
+        profiles = load_profiles(profiles_dir)
+        watcher = PortWatcher(by_id_dir=by_id_dir, sys_tty=sys_tty, use_udev=udev)
+        mode, ports = scan(profiles, devices, watcher, str(config))
+    except EdgeError as exc:
+        fail(str(exc))
+    table = Table("port", "by-id", "USB id", "serial", "description", "profiles", "device")
+    for s in ports:
+        p = s.port
+        usb = f"{p.vendor_id}:{p.product_id}" if p.vendor_id else "-"
+        table.add_row(
+            p.device,
+            "\n".join(Path(link).name for link in p.links) or "-",
+            usb,
+            p.serial or "-",
+            p.description or "-",
+            "\n".join(s.profiles) or "-",
+            "\n".join(s.devices) or "-",
+        )
+    _out().print(table)
+    note = " (no udevd: USB details read from /sys)" if mode == "polling" else ""
+    _out().print(f"{len(ports)} serial port(s){note}")

@@ -1,0 +1,339 @@
+"""`hall-edge rules`: check rule files, try them on events, read the traces of a hall's rules."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from edge.config import HubConfig, load
+from edge.errors import ConfigError, EdgeError, PayloadError, StoreError
+from edge.model import Command, Event
+from edge.rules.dryrun import DryRunStep, dry_run, parse_test_events
+from edge.rules.engine import RuleEngine
+from edge.rules.hubconfig import device_groups, rule_paths
+from edge.rules.loader import load_ruleset
+from edge.rules.ruleset import RuleSet
+
+app = typer.Typer(
+    help="The hall's rules: check rule files, test them on events, show what rules did.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Hub config: its rule files and params, device groups and time zone are used.",
+    ),
+]
+BuiltinOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--builtin/--no-builtin",
+        help="Include the shipped default pack (default: as the config says, else only "
+        "when no FILE is given).",
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(Text(message, style="red"))
+    return typer.Exit(2)
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _ruleset(
+    files: list[Path], config: Path | None, builtin: bool | None
+) -> tuple[RuleSet, HubConfig | None]:
+    cfg = load(config) if config is not None else None
+    paths = list(files)
+    params: dict[str, Any] = {}
+    if cfg is not None:
+        paths = rule_paths(cfg) + paths
+        params = dict(cfg.rules.params)
+        use_builtin = cfg.rules.builtin if builtin is None else builtin
+    else:
+        use_builtin = (not files) if builtin is None else builtin
+    return load_ruleset(paths, params, use_builtin), cfg
+
+
+@app.command("check")
+def check(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders to check.")
+    ] = None,
+    config: ConfigOption = None,
+    builtin: BuiltinOption = None,
+) -> None:
+    """Validate rule files: structure, conditions, templates, params; errors name file and line."""
+    try:
+        ruleset, _ = _ruleset(files or [], config, builtin)
+    except EdgeError as exc:
+        raise _fail(str(exc)) from None
+    out = _out()
+    out.print(
+        f"[green]OK[/green] {len(ruleset.rules)} rules, {len(ruleset.windows)} windows, "
+        f"{len(ruleset.params)} params from {len(ruleset.files)} files"
+    )
+    for rule in ruleset.rules:
+        out.print(f"  {rule.id}: {rule.description}", highlight=False)
+
+
+@app.command("test")
+def test(  # noqa: PLR0917 - typer reads options from the parameters
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders to test.")
+    ] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event",
+            "-e",
+            help='An event as JSON: {"type": "rating.submitted", "device_id": "pad-3", '
+            '"data": {...}, "time": "RFC 3339"}. Repeat for several.',
+        ),
+    ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option("--events", help="A file of events, one JSON object per line (JSONL)."),
+    ] = None,
+    advance: Annotated[
+        str | None,
+        typer.Option(
+            "--advance",
+            help="After the last event, let this much time pass (e.g. 11m) and show what "
+            "fires then: debounced rules such as device-offline.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    builtin: BuiltinOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Show which rules fire on the events and what they would do; nothing is sent or kept."""
+    from edge.rules.schedules import parse_duration  # noqa: PLC0415 - small, only here
+
+    try:
+        ruleset, cfg = _ruleset(files or [], config, builtin)
+        raw = _read_events(event or [], events)
+        tz = ZoneInfo(cfg.hall.timezone) if cfg is not None else ZoneInfo("Asia/Shanghai")
+        start = datetime.now(tz).replace(microsecond=0)
+        parsed = parse_test_events(raw, start)
+        advance_s = 0.0
+        if advance is not None:
+            try:
+                advance_s = parse_duration(advance)
+            except ValueError as exc:
+                raise ConfigError("--advance", "", str(exc), advance) from None
+        groups = device_groups(cfg) if cfg is not None else None
+        steps = dry_run(ruleset, parsed, tz, groups, advance_s)
+    except EdgeError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([_step_json(s) for s in steps], ensure_ascii=False, indent=2))
+        return
+    _print_steps(steps)
+
+
+def _read_events(inline: list[str], path: Path | None) -> list[Any]:
+    items: list[Any] = []
+    for i, text in enumerate(inline, start=1):
+        try:
+            items.append(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PayloadError(
+                f"--event #{i}", f"not JSON: {exc.msg} at column {exc.colno}"
+            ) from None
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PayloadError(str(path), f"cannot read the events file: {exc}") from None
+        for n, line in enumerate(lines, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise PayloadError(f"{path}: line {n}", f"not JSON: {exc.msg}") from None
+    if not items:
+        raise PayloadError("rules test", "give at least one --event JSON or --events FILE")
+    return items
+
+
+def _output_text(out: Command | Event) -> str:
+    if isinstance(out, Command):
+        args = json.dumps(dict(out.args), ensure_ascii=False)
+        return f"command {out.name} → {out.device_id} {args}"
+    data = dict(out.data)
+    if out.type == "alert.raised":
+        return f"alert [{data.get('severity')}] {data.get('message')} ({data.get('subject')})"
+    return f"event {out.type} from {out.device_id} {json.dumps(data, ensure_ascii=False)}"
+
+
+def _action_text(action: dict[str, Any]) -> str:
+    kind = action.get("action", "?")
+    if "error" in action:
+        return f"{kind} FAILED: {action['error']}"
+    if kind == "command":
+        targets = ",".join(action.get("targets") or [str(action.get("device"))])
+        args = json.dumps(action.get("args"), ensure_ascii=False)
+        text = f"command {action.get('name')} → {targets} {args}"
+        return text + (f" (not sent: {action['skipped']})" if "skipped" in action else "")
+    if kind == "alert":
+        return f"alert [{action.get('severity')}] {action.get('message')}"
+    if kind == "emit":
+        return f"emit {action.get('type')} {json.dumps(action.get('data'), ensure_ascii=False)}"
+    if kind == "state":
+        if "unset" in action:
+            return f"state unset {action['unset']}"
+        return f"state {action.get('set')} = {action.get('value')!r}"
+    return str(kind)
+
+
+def _firing_row(rule_id: str, entry: dict[str, Any]) -> tuple[str, str, str, str]:
+    values = entry.get("values") or {}
+    shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    lines = [_action_text(a) for a in entry.get("actions", [])]
+    lines += [f"error: {e}" for e in entry.get("errors", []) if not any(e in x for x in lines)]
+    return rule_id, str(entry.get("result", "")), shown, "\n".join(lines)
+
+
+def _print_steps(steps: list[DryRunStep]) -> None:
+    out = _out()
+    if not steps:
+        out.print("no events")
+    for step in steps:
+        if step.event is None:
+            head = f"[bold]tick {step.at.isoformat()}[/bold]"
+        else:
+            ev = step.event
+            verdict = "forward" if step.forward else "[yellow]drop[/yellow]"
+            head = (
+                f"[bold]#{ev.seq} {escape(ev.type)}[/bold] from {escape(ev.device_id)} "
+                f"at {ev.time.isoformat()} → {verdict}"
+            )
+        out.print(head, highlight=False)
+        if not step.firings:
+            out.print("  no rule fired", style="dim")
+            continue
+        table = Table(show_header=True, header_style="bold", expand=False)
+        for column in ("rule", "result", "values", "actions"):
+            table.add_column(column, overflow="fold")
+        for rule_id, entry in step.firings:
+            table.add_row(*(Text(cell) for cell in _firing_row(rule_id, entry)))
+        out.print(table)
+
+
+def _step_json(step: DryRunStep) -> dict[str, Any]:
+    ev = step.event
+    return {
+        "event": None
+        if ev is None
+        else {
+            "seq": ev.seq,
+            "type": ev.type,
+            "device_id": ev.device_id,
+            "time": ev.time.isoformat(),
+            "data": dict(ev.data),
+        },
+        "at": step.at.isoformat(),
+        "forward": step.forward,
+        "outputs": [_output_json(o) for o in step.outputs],
+        "firings": [{"rule": rid, **entry} for rid, entry in step.firings],
+    }
+
+
+def _output_json(out: Command | Event) -> dict[str, Any]:
+    if isinstance(out, Command):
+        return {
+            "command": out.name,
+            "device_id": out.device_id,
+            "args": dict(out.args),
+            "origin": out.origin,
+        }
+    return {
+        "event": out.type,
+        "device_id": out.device_id,
+        "data": dict(out.data),
+        "causation": out.causation,
+    }
+
+
+def read_state_blob(db_path: Path) -> bytes | None:
+    """The engine state the hub saved in the journal DB (read-only), or None if none yet."""
+    if not db_path.is_file():
+        raise StoreError(f"{db_path}: no journal database here (is [store] path right?)")
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{db_path}: cannot open the journal read-only: {exc}") from None
+    try:
+        row = conn.execute("SELECT blob FROM rule_state WHERE id = 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise StoreError(f"{db_path}: cannot read rule_state: {exc}") from None
+    finally:
+        conn.close()
+    return None if row is None or row[0] is None else bytes(row[0])
+
+
+@app.command("trace")
+def trace(
+    rule: Annotated[str, typer.Argument(help="Rule id, e.g. rating-low (or window:ID, engine).")],
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", help="Hub config naming the journal DB (store path)."),
+    ] = Path("hall.toml"),
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="Show at most this many, newest last.")
+    ] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+) -> None:
+    """Show the last firings of a rule as the hub saved them: event, values, actions, errors."""
+    try:
+        cfg = load(config)
+        tz = ZoneInfo(cfg.hall.timezone)
+        blob = read_state_blob(cfg.resolve(cfg.store.path))
+        engine = RuleEngine(
+            RuleSet.empty(), tz, {}, trace_depth=max(cfg.rules.trace_depth, limit, 1)
+        )
+        if blob is not None:
+            engine.load_state(blob)
+    except EdgeError as exc:
+        raise _fail(str(exc)) from None
+    entries = engine.traces(rule)[-limit:] if limit > 0 else []
+    if as_json:
+        typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    out = _out()
+    if not entries:
+        known = ", ".join(engine.traced_ids()) or "none"
+        out.print(f"no firings recorded for {rule} (rules with traces: {known})", highlight=False)
+        raise typer.Exit(1)
+    table = Table(title=f"{rule}: last {len(entries)} firings", header_style="bold")
+    for column in ("at", "event", "result", "values", "actions / errors"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        ev = entry.get("event") or {}
+        event_text = " ".join(
+            str(ev[k]) for k in ("seq", "type", "device_id") if ev.get(k) is not None
+        )
+        _, result, values, actions = _firing_row(rule, entry)
+        cells = (str(entry.get("at", "")), event_text, result, values, actions)
+        table.add_row(*(Text(cell) for cell in cells))
+    out.print(table)

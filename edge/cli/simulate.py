@@ -1,0 +1,193 @@
+"""`hall-edge simulate KIND`: one simulated hall device, or a whole hall day.
+
+Serial devices speak their real bytes on `--port`: an existing tty (such as one end of a
+`socat -d -d pty,raw,echo=0,link=/tmp/ttyA pty,raw,echo=0,link=/tmp/ttyB` link), or a new
+pty pair whose slave the hub opens (symlinked at PORT when PORT does not exist yet).
+MQTT devices speak their vendor's JSON on `--broker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from edge.cli.common import fail
+from edge.sim import solo
+from edge.sim.hall_day import run_hall
+from edge.sim.hall_links import devices_toml, open_hall_links
+
+app = typer.Typer(
+    help="Simulated hall devices speaking their real serial bytes or MQTT topics.",
+    no_args_is_help=True,
+)
+out = Console()
+
+Port = Annotated[
+    str | None,
+    typer.Option("--port", help="tty to use, or where to link a new pty pair (default: new pty)."),
+]
+Broker = Annotated[str, typer.Option("--broker", help="Hall broker URL.")]
+Every = Annotated[
+    float,
+    typer.Option("--every", help="Act by itself about every N seconds (0: only answer the hub)."),
+]
+Serial = Annotated[str | None, typer.Option("--serial", help="The device's vendor serial number.")]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def _say(text: str) -> None:
+    out.print(text, highlight=False)
+
+
+def _run(make: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run a simulator until Ctrl-C or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await make(stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # no broker there, a port that cannot be opened
+        fail(str(exc))
+
+
+@app.command("counter-bus")
+def counter_bus(
+    port: Port = None,
+    callers: Annotated[str, typer.Option(help="Caller bus addresses, e.g. 1,2,3.")] = "1,2",
+    pads: Annotated[str, typer.Option(help="Rating pad bus addresses, e.g. 21,22.")] = "21,22",
+    every: Every = 5.0,
+) -> None:
+    """Counter callers and rating pads sharing one RS-485 line (DL/T645-style frames)."""
+    _run(
+        lambda stop: solo.run_counter_bus(
+            port, callers=_ints(callers), pads=_ints(pads), every_s=every, stop=stop, say=_say
+        )
+    )
+
+
+@app.command("modbus-pad")
+def modbus_pad(
+    port: Port = None,
+    slaves: Annotated[str, typer.Option(help="Modbus slave ids, e.g. 1,2.")] = "1",
+    every: Every = 0.0,
+) -> None:
+    """Rating pads polled as Modbus RTU slaves (9600 8N1)."""
+    _run(lambda stop: solo.run_modbus_pad(port, _ints(slaves), every, stop, _say))
+
+
+@app.command("ticket-machine")
+def ticket_machine(port: Port = None, every: Every = 10.0) -> None:
+    """A queue ticket machine (text lines): customers take tickets, the hub prints them."""
+    _run(lambda stop: solo.run_ticket_machine(port, every, stop, _say))
+
+
+@app.command("display")
+def display(port: Port = None) -> None:
+    """The call display and voice controller (STX/ETX): shows and announces calls."""
+    _run(lambda stop: solo.run_display(port, stop, _say))
+
+
+@app.command("printer")
+def printer(
+    port: Port = None,
+    paper: Annotated[int, typer.Option(help="Invoices' worth of paper on the roll.")] = 50,
+) -> None:
+    """An ESC/POS invoice printer answering DLE EOT; runs low on paper as it prints."""
+    _run(lambda stop: solo.run_printer(port, paper, stop, _say))
+
+
+@app.command("robot")
+def robot(
+    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 30.0
+) -> None:
+    """A guide robot (vendor JSON): status reports, speak / navigate / lead / charge."""
+    _run(
+        lambda stop: solo.run_mqtt(
+            "robot", broker, serial=serial, every_s=every, stop=stop, say=_say
+        )
+    )
+
+
+@app.command("kiosk")
+def kiosk(
+    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 20.0
+) -> None:
+    """A payment kiosk (vendor JSON): bill payments with the account number."""
+    _run(
+        lambda stop: solo.run_mqtt(
+            "kiosk", broker, serial=serial, every_s=every, stop=stop, say=_say
+        )
+    )
+
+
+@app.command("feedback")
+def feedback(
+    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 60.0
+) -> None:
+    """A feedback terminal (vendor JSON): complaints, suggestions, praise with a phone number."""
+    _run(
+        lambda stop: solo.run_mqtt(
+            "feedback", broker, serial=serial, every_s=every, stop=stop, say=_say
+        )
+    )
+
+
+@app.command("eform")
+def eform(
+    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 60.0
+) -> None:
+    """An e-form desk (vendor JSON): forms with the applicant's name, ID and phone."""
+    _run(
+        lambda stop: solo.run_mqtt(
+            "eform", broker, serial=serial, every_s=every, stop=stop, say=_say
+        )
+    )
+
+
+@app.command("hall")
+def hall(
+    *,
+    broker: Broker = "mqtt://127.0.0.1:1883",
+    link_dir: Annotated[
+        Path, typer.Option(help="Folder for the serial links (ttyBus, ttyTicket ...).")
+    ] = Path("/tmp/hall-edge-sim"),
+    counters: Annotated[int, typer.Option(help="Number of counters.")] = 4,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 120.0,
+    devices_out: Annotated[
+        Path | None, typer.Option(help="Write the [[devices]] tables for hall.toml here.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the day.")] = 1,
+) -> None:
+    """A whole hall day, compressed, on every simulated device (start the hub with its devices)."""
+
+    async def day(stop: asyncio.Event) -> None:
+        links = open_hall_links(counters, link_dir)
+        tables = devices_toml(links.devices())
+        if devices_out is not None:
+            devices_out.write_text(tables, encoding="utf-8")
+            _say(f"[[devices]] for hall.toml written to {devices_out}")
+        else:
+            _say(tables)
+        try:
+            report = await run_hall(broker, links, speed, stop, seed=seed)
+        finally:
+            links.close()
+        _say(f"hall day ended at {report.reached}: {report}")
+
+    _run(day)

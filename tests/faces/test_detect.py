@@ -1,0 +1,70 @@
+"""Detection and encoding on the real shared photos (see ../shared/faces/README.md)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge.errors import PayloadError
+from edge.faces.detect import DetectSettings, FoundFace, decode_jpeg, find_faces
+from edge.faces.matching import Gallery
+
+Faces = Callable[..., list[FoundFace]]
+
+
+def test_enrolled_person_is_recognised_from_another_photo(faces_of: Faces) -> None:
+    (obama,) = faces_of("obama.jpg")
+    (obama2,) = faces_of("obama2.jpg")
+    gallery = Gallery(["C-obama"], obama.encoding[None, :])
+    match = gallery.match(obama2.encoding, tolerance=0.6)[0]
+    assert match is not None and match.ref == "C-obama"
+    assert 0.2 < match.distance < 0.5  # README: 0.35 at full size
+
+
+def test_different_person_is_rejected(faces_of: Faces) -> None:
+    (obama,) = faces_of("obama.jpg")
+    (biden,) = faces_of("biden2.jpg")
+    gallery = Gallery(["C-obama"], obama.encoding[None, :])
+    assert gallery.match(biden.encoding, tolerance=0.6) == [None]
+    assert gallery.distances(biden.encoding)[0, 0] > 0.7
+
+
+def test_three_faces_in_the_group_photo(faces_of: Faces, photo: Callable[[str], bytes]) -> None:
+    found = faces_of("obama_and_biden.jpg", upsample=1)
+    assert len(found) == 3
+    width, height = Image.open(io.BytesIO(photo("obama_and_biden.jpg"))).size
+    for face in found:
+        # boxes come back in the photo's own pixels (2000x1428), not the 640-wide copy
+        assert 0 <= face.box.left < face.box.right <= width
+        assert 0 <= face.box.top < face.box.bottom <= height
+        assert face.encoding.shape == (128,)
+    assert max(f.box.right for f in found) > 640
+    # one of the three is Obama
+    (obama,) = faces_of("obama.jpg")
+    dists = Gallery(["a", "b", "c"], np.stack([f.encoding for f in found])).distances(
+        obama.encoding
+    )[0]
+    assert sorted(dists)[0] < 0.5 < sorted(dists)[1]
+
+
+def test_decode_shrinks_to_max_width_and_reports_the_scale(photo: Callable[[str], bytes]) -> None:
+    pixels, scale = decode_jpeg(photo("obama-480p.jpg"), 320)
+    assert pixels.shape == (180, 320, 3)
+    assert scale == pytest.approx(853 / 320)
+    full, one = decode_jpeg(photo("obama-480p.jpg"), 0)
+    assert full.shape == (480, 853, 3) and one == 1.0
+
+
+def test_a_picture_without_face_gives_none() -> None:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(buf, "JPEG")
+    assert find_faces(buf.getvalue(), DetectSettings(downscale=320)) == []
+
+
+def test_garbage_is_a_payload_error() -> None:
+    with pytest.raises(PayloadError, match="not a decodable image"):
+        decode_jpeg(b"\xff\xd8\xff garbage", 640)
