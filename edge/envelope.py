@@ -13,7 +13,7 @@ _RESENT = b'{"resent":true,'
 
 
 def rfc3339(t: datetime, tz: tzinfo) -> str:
-    """Milliseconds and the hall's UTC offset, as the contract shows: 2026-11-27T09:31:05.123+08:00."""
+    """RFC 3339 with milliseconds and the hall's offset: 2026-11-27T09:31:05.123+08:00."""
     return t.astimezone(tz).isoformat(timespec="milliseconds")
 
 

@@ -21,11 +21,12 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -72,7 +73,9 @@ class LinkOptions:
     key: str | None = None
     will: Will | None = None
     manual_ack: bool = False
-    receive_maximum: int = 1000  # MQTT 5: how many QoS 1 messages the broker may have in flight to us
+    receive_maximum: int = (
+        1000  # MQTT 5: how many QoS 1 messages the broker may have in flight to us
+    )
 
 
 class MqttLink:
@@ -121,8 +124,8 @@ class MqttLink:
         if on_message is not None:
             self.client.on_message = lambda _c, _u, msg: on_message(msg)
         if on_publish is not None:
-            self.client.on_publish = (
-                lambda _c, _u, mid, rc, _p: on_publish(mid, rc.value if rc is not None else 0)
+            self.client.on_publish = lambda _c, _u, mid, rc, _p: on_publish(
+                mid, rc.value if rc is not None else 0
             )
         self._connected: asyncio.Future[bool] = self._loop.create_future()
         self.closed: asyncio.Future[str] = self._loop.create_future()
@@ -189,9 +192,7 @@ class MqttLink:
             self._lost(f"write: {paho.error_string(rc)}")
 
     # -- protocol callbacks ---------------------------------------------------------------
-    def _on_connect(
-        self, _c: paho.Client, _u: Any, flags: Any, rc: ReasonCode, _p: Any
-    ) -> None:
+    def _on_connect(self, _c: paho.Client, _u: Any, flags: Any, rc: ReasonCode, _p: Any) -> None:
         if self._connected.done():
             return
         if rc.is_failure:
@@ -223,9 +224,9 @@ class MqttLink:
         """Connect and wait for CONNACK; returns whether the broker kept a session."""
         o = self.options
         props: Properties | None = None
-        clean: bool | int = paho.MQTT_CLEAN_START_FIRST_ONLY
+        clean: bool | Literal[3] = paho.MQTT_CLEAN_START_FIRST_ONLY
         if o.mqtt5:
-            props = Properties(paho.PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.ReceiveMaximum = o.receive_maximum
             if not o.clean:
                 props.SessionExpiryInterval = o.session_expiry_s

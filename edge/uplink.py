@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge import __version__, envelope
@@ -174,7 +175,7 @@ class Uplink:
             if response_topic:
                 props = None
                 if correlation is not None and link.options.mqtt5:
-                    props = Properties(paho.PacketTypes.PUBLISH)
+                    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                     props.CorrelationData = correlation
                 link.publish(response_topic, reply, 1, properties=props)
         except LinkError:
@@ -212,7 +213,9 @@ class Uplink:
     async def run(self) -> None:
         backoff = Backoff(self.cfg.backoff_min_s, self.cfg.backoff_max_s)
         while True:
-            link = MqttLink(self._options(), on_message=self._on_message, on_publish=self._on_puback)
+            link = MqttLink(
+                self._options(), on_message=self._on_message, on_publish=self._on_puback
+            )
             try:
                 await link.connect()
             except LinkError as exc:
@@ -247,7 +250,9 @@ class Uplink:
         backlog_end = self.journal.last_seq
         link.publish(self.state_topic, self._state_payload("online"), 1, True)
         for device_id, state in self.device_states().items():
-            link.publish(f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True)
+            link.publish(
+                f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
+            )
         link.subscribe([(f"halls/{self.hall_id}/commands/+/+", 1)])
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
@@ -292,7 +297,8 @@ class Uplink:
                     self.stats.stalls += 1
                     log.error(
                         "cloud: no PUBACK for %.0fs with %d in flight; reconnecting",
-                        self.cfg.puback_timeout_s, len(self._in_flight),
+                        self.cfg.puback_timeout_s,
+                        len(self._in_flight),
                     )
                     return
                 if progressed:
@@ -358,7 +364,7 @@ class Uplink:
         props = getattr(msg, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props is not None else None
         corr = getattr(props, "CorrelationData", None) if props is not None else None
-        task = asyncio.get_running_loop().create_task(
+        task: asyncio.Task[None] = asyncio.ensure_future(
             self.on_command(parts[3], parts[4], bytes(msg.payload), response, corr)
         )
         task.add_done_callback(_log_failure)

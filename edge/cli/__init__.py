@@ -44,4 +44,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["CONFIG_OPTION", "app", "fail", "load_config", "main", "Path"]
+__all__ = ["CONFIG_OPTION", "Path", "app", "fail", "load_config", "main"]

@@ -39,7 +39,7 @@ def register_core(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     ) -> None:
         """Run the hub in the foreground until SIGTERM or SIGINT."""
-        from edge.hub.build import build_hub
+        from edge.hub.build import build_hub  # noqa: PLC0415 - heavy; only `run` needs it
 
         cfg = load_config(config)
         logging.basicConfig(
@@ -61,9 +61,11 @@ def register_core(app: typer.Typer) -> None:
             fail(str(exc), code=1)
 
     @config_app.command("check")
-    def config_check(file: Annotated[Path, typer.Argument(help="The config file to check.")]) -> None:
+    def config_check(
+        file: Annotated[Path, typer.Argument(help="The config file to check.")],
+    ) -> None:
         """Validate a config file and its device profiles; print a summary or the first error."""
-        from edge.hub.build import check_config
+        from edge.hub.build import check_config  # noqa: PLC0415 - heavy imports
 
         cfg = load_config(file)
         try:
@@ -98,7 +100,9 @@ def register_core(app: typer.Typer) -> None:
         config: CONFIG_OPTION = Path("hall.toml"),
         limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
         reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="JSON lines instead of a table.")
+        ] = False,
     ) -> None:
         """Messages and frames that could not become events, with the reason."""
         reader = _reader(config)
@@ -109,15 +113,23 @@ def register_core(app: typer.Typer) -> None:
                 console.print_json(msgspec.json.encode(r).decode())
             return
         counts = reader.dead_letter_counts()
-        table = Table(title=f"dead letters ({sum(counts.values())} in all: "
-                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")")
+        table = Table(
+            title=f"dead letters ({sum(counts.values())} in all: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            + ")"
+        )
         for col in ("id", "received", "device", "topic / port", "reason", "detail", "raw"):
             table.add_column(col, overflow="fold")
         for r in rows:
             raw = r["raw"][:60]
             table.add_row(
-                str(r["id"]), r["received"], r["device_id"] or "-", r["topic"], r["reason"],
-                r["detail"][:80], raw.decode("utf-8", "backslashreplace"),
+                str(r["id"]),
+                r["received"],
+                r["device_id"] or "-",
+                r["topic"],
+                r["reason"],
+                r["detail"][:80],
+                raw.decode("utf-8", "backslashreplace"),
             )
         console.print(table)
 
@@ -126,18 +138,28 @@ def register_core(app: typer.Typer) -> None:
         """Journal and device summary read from the journal (works with the hub stopped)."""
         reader = _reader(config)
         stats = reader.stats()
-        console.print(f"last hallseq {stats.last_seq}, backlog {stats.backlog}, dead letters {stats.dead_letters}")
+        console.print(
+            f"last hallseq {stats.last_seq}, backlog {stats.backlog},"
+            f" dead letters {stats.dead_letters}"
+        )
         table = Table(title="devices")
         for col in ("device", "state", "since", "events", "last event", "errors", "last error"):
             table.add_column(col)
         for d in reader.devices():
             state = {None: "?", 1: "online", 0: "offline"}.get(d["online"], "?")
             table.add_row(
-                d["device_id"], state, _ts(d["since_ms"]), str(d["events"]), _ts(d["last_event_ms"]),
-                str(d["errors"]), d["last_error"] or "",
+                d["device_id"],
+                state,
+                _ts(d["since_ms"]),
+                str(d["events"]),
+                _ts(d["last_event_ms"]),
+                str(d["errors"]),
+                d["last_error"] or "",
             )
         console.print(table)
 
 
 def _ts(ms: int | None) -> str:
-    return "-" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    return (
+        "-" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    )

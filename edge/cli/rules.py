@@ -94,7 +94,7 @@ def check(
 
 
 @app.command("test")
-def test(  # noqa: PLR0917 - typer reads options from the parameters
+def test(
     files: Annotated[
         list[Path] | None, typer.Argument(help="Rule files or folders to test.")
     ] = None,

@@ -22,6 +22,7 @@ from edge.config.hub import (
 )
 from edge.config.kpi import KpiSection
 from edge.config.queue import QueueSection
+from edge.config.queue import check as check_queue
 from edge.config.rules import RulesSection
 from edge.config.schema import convert
 from edge.errors import ConfigError
@@ -55,6 +56,8 @@ class HubConfig(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     kpi: KpiSection = msgspec.field(default_factory=KpiSection)
     rules: RulesSection = msgspec.field(default_factory=RulesSection)
     faces: FacesSection = msgspec.field(default_factory=FacesSection)
+    # A folder of the hall's own device models, beside the shipped firmware-configs/.
+    profiles_dir: str = ""
     # Where the file was read from: relative paths in it are relative to this folder.
     base_dir: str = "."
     source: str = "<memory>"
@@ -122,13 +125,19 @@ def _check(cfg: HubConfig, file: str) -> None:
             if value is not None and not cfg.resolve(value).is_file():
                 raise ConfigError(file, f"{name}.{key}", "an existing file", value)
     if cfg.cloud.window < 1 or cfg.cloud.window > 65535:
-        raise ConfigError(file, "cloud.window", "a number of messages from 1 to 65535", cfg.cloud.window)
+        raise ConfigError(
+            file, "cloud.window", "a number of messages from 1 to 65535", cfg.cloud.window
+        )
     if cfg.cloud.drain_rate <= 0:
-        raise ConfigError(file, "cloud.drain_rate", "events per second above 0", cfg.cloud.drain_rate)
+        raise ConfigError(
+            file, "cloud.drain_rate", "events per second above 0", cfg.cloud.drain_rate
+        )
     if cfg.store.batch_max_rows < 1:
         raise ConfigError(file, "store.batch_max_rows", "at least 1", cfg.store.batch_max_rows)
     if cfg.store.spool_max_bytes < 4096:
-        raise ConfigError(file, "store.spool_max_bytes", "at least 4096 bytes", cfg.store.spool_max_bytes)
+        raise ConfigError(
+            file, "store.spool_max_bytes", "at least 4096 bytes", cfg.store.spool_max_bytes
+        )
     seen: set[str] = set()
     for i, dev in enumerate(cfg.devices):
         key = f"devices[{i}].id"
@@ -137,3 +146,4 @@ def _check(cfg: HubConfig, file: str) -> None:
         if dev.id in seen:
             raise ConfigError(file, key, "an id used by one device only", dev.id)
         seen.add(dev.id)
+    check_queue(cfg.queue, file, seen)

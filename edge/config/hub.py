@@ -53,7 +53,9 @@ class StoreSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 class CommandsSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     timeout_s: float = 10.0  # a device that does not reply in time: 408
     remember_days: float = 7.0  # how long a cmd_id's first reply is kept for repeats
-    offline_wait_s: float = 600.0  # without a deadline, how long a command waits for an offline device
+    offline_wait_s: float = (
+        600.0  # without a deadline, how long a command waits for an offline device
+    )
 
 
 class DeviceSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):

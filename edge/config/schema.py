@@ -47,7 +47,9 @@ def translate(exc: msgspec.ValidationError, file: str, prefix: str = "") -> Conf
         return ConfigError(file, key, f"a value of type {t.group('exp')}, not {t.group('got')}")
     if u := _UNKNOWN.search(msg):
         return ConfigError(
-            file, _dotted(u.group("field"), key), "only known keys; this one is unknown (misspelt or misplaced?)"
+            file,
+            _dotted(u.group("field"), key),
+            "only known keys; this one is unknown (misspelt or misplaced?)",
         )
     if mi := _MISSING.search(msg):
         return ConfigError(file, _dotted(mi.group("field"), key), "this key, which is required")

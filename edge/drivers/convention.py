@@ -65,7 +65,9 @@ def parse_time(value: object, tz: tzinfo) -> datetime:
     return t.replace(tzinfo=tz) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def decode_event(device_id: str, type_path: str, payload: bytes, max_bytes: int, tz: tzinfo) -> Event:
+def decode_event(
+    device_id: str, type_path: str, payload: bytes, max_bytes: int, tz: tzinfo
+) -> Event:
     """One device message of the generic convention -> Event (or PayloadError with a reason)."""
     if not type_path or "//" in type_path or type_path.endswith("/"):
         raise PayloadError(BAD_TOPIC, f"event type path {type_path!r}")
@@ -87,4 +89,4 @@ def decode_state(payload: bytes) -> bool:
     state = obj.get("state")
     if state not in ("online", "offline"):
         raise PayloadError(BAD_FIELD, f"state must be 'online' or 'offline', not {state!r}")
-    return state == "online"
+    return bool(state == "online")

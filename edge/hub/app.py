@@ -42,7 +42,9 @@ class _CommandLog:
 
     async def seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.journal.command_seen, cmd_id, device_id, name)
+        return await loop.run_in_executor(
+            self.executor, self.journal.command_seen, cmd_id, device_id, name
+        )
 
     async def replied(self, cmd_id: str, code: int, reply: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -58,7 +60,7 @@ class Hub:
         self.started = time.monotonic()
         self.since = datetime.now(UTC).isoformat(timespec="seconds")
         self.db_path = cfg.resolve(cfg.store.path)
-        self.journal_executor: Executor = InlineExecutor()
+        self.journal_executor: Executor = InlineExecutor()  # see hub/inline.py
         self.journal = Journal(
             self.db_path,
             cfg.hall.id,
@@ -72,6 +74,7 @@ class Hub:
         self.decide: Decide | None = None
         self.rule_state: Callable[[], bytes | None] | None = None
         self._rule_outputs: list[Output] = []
+        self.rule_failed: Callable[[Command, str], None] | None = None
         self.pipeline = JournalPipeline(
             self.journal,
             self.journal_executor,
@@ -88,7 +91,7 @@ class Hub:
             self.journal_executor,
             self.reader,
             on_command=self._cloud_command,
-            device_states=lambda: self.devices.states(),
+            device_states=lambda: self.devices.states(),  # noqa: PLW0108 - built below
             resolve=lambda p: str(cfg.resolve(p)),
         )
         self.hall = HallLink(
@@ -96,7 +99,7 @@ class Hub:
             self.pipeline,
             self.tz,
             on_state=self._device_state_message,
-            on_reply=lambda d, p: self.devices.on_reply(d, p),
+            on_reply=lambda d, p: self.devices.on_reply(d, p),  # noqa: PLW0108 - built below
             on_other=self._other_topic,
             extra_subscriptions=self._extra_subscriptions,
             state_payload=self._hub_state,
@@ -105,7 +108,7 @@ class Hub:
             cfg.devices,
             self.pipeline,
             publish_hall=self.hall.publish,
-            on_state_change=self.uplink.publish_device_state,
+            on_state_change=self._device_state_changed,
         )
         self.router = CommandRouter(
             self.devices,
@@ -141,10 +144,7 @@ class Hub:
         of the outbox and the rule state is committed with the events it has seen."""
         self.decide = decide
         self.rule_state = state
-        self._rule_failed = failed
-
-    def _rule_failed(self, cmd: Command, error: str) -> None:
-        return None
+        self.rule_failed = failed
 
     # -- journal hooks (decide/rule_state run on the journal thread) ----------------------
     def _decide(self, ev: JournaledEvent) -> bool:
@@ -161,6 +161,13 @@ class Hub:
 
     def _on_written(self, result: BatchResult) -> None:
         self.uplink.notify(result.written)
+        per_device: dict[str, tuple[int, int]] = {}
+        for w in result.written:
+            n, _ = per_device.get(w.event.device_id, (0, 0))
+            per_device[w.event.device_id] = (n + 1, int(w.event.time.timestamp() * 1000))
+        if per_device:
+            # The journal runs inline on this loop (see hub/inline.py): a plain call.
+            self.journal.device_events(per_device)
         if self.publish_local_events:
             for w in result.written:
                 self.hall.publish(f"hall/events/{type_to_path(w.event.type)}", w.envelope, 0, False)
@@ -193,16 +200,31 @@ class Hub:
                 task.add_done_callback(_log_task_error)
 
     def raise_alert(
-        self, severity: str, rule: str, message: str, subject: str, extra: Mapping[str, Any] | None = None
+        self,
+        severity: str,
+        rule: str,
+        message: str,
+        subject: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.alerts_raised += 1
-        data = {"severity": severity, "rule": rule, "message": message, "subject": subject, **(extra or {})}
+        data = {
+            "severity": severity,
+            "rule": rule,
+            "message": message,
+            "subject": subject,
+            **(extra or {}),
+        }
         log.warning("alert %s: %s", rule, message)
         self.pipeline.submit(Event("alert.raised", "hub", data))
 
     def _internal_command_failed(self, cmd: Command, error: str) -> None:
-        if cmd.origin.startswith("rule:"):
-            self._rule_failed(cmd, error)
+        if cmd.origin.startswith("rule:") and self.rule_failed is not None:
+            self.rule_failed(cmd, error)
+
+    def _device_state_changed(self, device_id: str, state: dict[str, Any]) -> None:
+        self.uplink.publish_device_state(device_id, state)
+        self.journal.device_state(device_id, state["state"] == "online")
 
     # -- hall-side callbacks --------------------------------------------------------------
     def _device_state_message(self, device_id: str, online: bool, ack: Ack) -> None:
@@ -285,10 +307,16 @@ class Hub:
         ]
         self.ready.set()
         systemd.notify("READY=1")
-        log.info("hub %s ready: %d devices, journal %s", self.cfg.hall.id, len(self.cfg.devices), self.db_path)
-        stop_wait = asyncio.ensure_future(self._stop.wait())
+        log.info(
+            "hub %s ready: %d devices, journal %s",
+            self.cfg.hall.id,
+            len(self.cfg.devices),
+            self.db_path,
+        )
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+        watched: list[asyncio.Future[Any]] = [stop_wait, fatal]
         try:
-            await asyncio.wait([stop_wait, fatal], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_wait.cancel()
             await self._shutdown()
@@ -366,19 +394,26 @@ class Hub:
             if mono - last_expiry >= 60:
                 last_expiry = mono
                 dropped = await loop.run_in_executor(
-                    self.journal_executor, self.journal.expire_status, store.spool_max_age_days * 86400
+                    self.journal_executor,
+                    self.journal.expire_status,
+                    store.spool_max_age_days * 86400,
                 )
                 if dropped:
                     self.raise_alert(
-                        "warning", "spool.age",
+                        "warning",
+                        "spool.age",
                         f"上行缓存中{sum(dropped.values())}条状态类事件超过保留期限，已丢弃",
-                        "spool", extra={"dropped": dropped},
+                        "spool",
+                        extra={"dropped": dropped},
                     )
             if mono - last_prune >= 3600:
                 last_prune = mono
                 await loop.run_in_executor(
-                    self.journal_executor, self.journal.prune,
-                    store.journal_days, 7.0, self.cfg.commands.remember_days,
+                    self.journal_executor,
+                    self.journal.prune,
+                    store.journal_days,
+                    7.0,
+                    self.cfg.commands.remember_days,
                 )
 
     async def _health(self) -> None:
@@ -393,4 +428,3 @@ class Hub:
 def _log_task_error(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background command failed", exc_info=task.exception())
-

@@ -115,7 +115,9 @@ class CommandRouter:
             reply = Reply(cmd.cmd_id, ACCEPTED, "already in progress")
             self._send(device_id, reply, response_topic, correlation, store=False)
             return reply
-        reply = await self.execute(cmd, lambda r: self._send(device_id, r, response_topic, correlation, store=False))
+        reply = await self.execute(
+            cmd, lambda r: self._send(device_id, r, response_topic, correlation, store=False)
+        )
         await self.log.replied(cmd.cmd_id, reply.code, _json.encode(reply.as_dict()))
         self._send(device_id, reply, response_topic, correlation, store=False)
         return reply
@@ -131,17 +133,23 @@ class CommandRouter:
         self.counts[reply.code] = self.counts.get(reply.code, 0) + 1
         body = _json.encode(reply.as_dict())
         if store and reply.cmd_id:
-            task = asyncio.get_running_loop().create_task(self.log.replied(reply.cmd_id, reply.code, body))
+            task = asyncio.get_running_loop().create_task(
+                self.log.replied(reply.cmd_id, reply.code, body)
+            )
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
         self.publish_reply(device_id, body, response_topic, correlation)
 
     # -- from the hub's services and rules ------------------------------------------------
     async def internal(self, cmd: Command) -> Reply:
         if not cmd.cmd_id:
-            cmd = Command(cmd.device_id, cmd.name, cmd.args, f"hub-{self.ids.new()}", cmd.deadline, cmd.origin)
+            cmd = Command(
+                cmd.device_id, cmd.name, cmd.args, f"hub-{self.ids.new()}", cmd.deadline, cmd.origin
+            )
         reply = await self.execute(cmd, None)
         if reply.code >= 400:
-            log.warning("command %s to %s failed: %s %s", cmd.name, cmd.device_id, reply.code, reply.msg)
+            log.warning(
+                "command %s to %s failed: %s %s", cmd.name, cmd.device_id, reply.code, reply.msg
+            )
             self.on_internal_failure(cmd, f"{reply.code} {reply.msg}")
         return reply
 
@@ -153,7 +161,9 @@ class CommandRouter:
         if not gw.knows(cmd.device_id):
             return Reply(cmd.cmd_id, NOT_FOUND, f"unknown device {cmd.device_id!r}")
         if not gw.accepts(cmd.device_id, cmd.name):
-            return Reply(cmd.cmd_id, NOT_FOUND, f"device {cmd.device_id!r} has no command {cmd.name!r}")
+            return Reply(
+                cmd.cmd_id, NOT_FOUND, f"device {cmd.device_id!r} has no command {cmd.name!r}"
+            )
         if not gw.is_online(cmd.device_id):
             wait = self._remaining(cmd, self.offline_wait_s)
             if wait <= 0:
@@ -184,7 +194,9 @@ class CommandRouter:
         handler = self.hub_handlers.get(cmd.name)
         if handler is None:
             known = ", ".join(sorted(self.hub_handlers))
-            return Reply(cmd.cmd_id, NOT_FOUND, f"the hub has no command {cmd.name!r} (it has: {known})")
+            return Reply(
+                cmd.cmd_id, NOT_FOUND, f"the hub has no command {cmd.name!r} (it has: {known})"
+            )
         try:
             data = await handler(cmd)
         except CommandError as exc:
@@ -195,7 +207,7 @@ class CommandRouter:
 
 
 def parse_cloud_command(device_id: str, name: str, payload: bytes) -> Command:
-    """`{"cmd_id": "...", "args": {...}, "deadline": "RFC 3339"}` -> Command, or CommandError(400)."""
+    """`{"cmd_id", "args", "deadline" (RFC 3339)}` -> Command, or CommandError(400)."""
     try:
         obj = _decode.decode(payload)
     except msgspec.DecodeError as exc:
@@ -231,4 +243,6 @@ def _guess_cmd_id(payload: bytes) -> str:
 
 def _reply_from(body: bytes) -> Reply:
     obj = _decode.decode(body)
-    return Reply(obj.get("cmd_id", ""), int(obj.get("code", 500)), obj.get("msg", ""), obj.get("data") or {})
+    return Reply(
+        obj.get("cmd_id", ""), int(obj.get("code", 500)), obj.get("msg", ""), obj.get("data") or {}
+    )

@@ -37,6 +37,7 @@ class DeviceEntry:
     errors: int = 0
     last_error: str = ""
     commands: frozenset[str] | None = None  # None: any command (generic MQTT devices)
+    profile_kind: str = ""
     transport: CommandTransport | None = None
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -84,7 +85,9 @@ class DeviceTable:
         e.online = online
         e.since = datetime.now(UTC)
         data: dict[str, Any] = {"reason": reason} if reason else {}
-        self.pipeline.submit(Event("device.online" if online else "device.offline", device_id, data), ack)
+        self.pipeline.submit(
+            Event("device.online" if online else "device.offline", device_id, data), ack
+        )
         self.on_state_change(device_id, self.state_of(device_id))
         if online:
             for fut in e.waiters:
@@ -134,10 +137,17 @@ class DeviceTable:
             return await asyncio.wait_for(e.transport.execute(cmd), timeout)
         return await asyncio.wait_for(self._mqtt_execute(cmd), timeout)
 
+    def expect_reply(self, cmd_id: str) -> asyncio.Future[Reply]:
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._replies[cmd_id] = fut
+        return fut
+
+    def forget_reply(self, cmd_id: str) -> None:
+        self._replies.pop(cmd_id, None)
+
     async def _mqtt_execute(self, cmd: Command) -> Reply:
         """Generic convention: publish the command, wait for the reply with the same cmd_id."""
-        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._replies[cmd.cmd_id] = fut
+        fut = self.expect_reply(cmd.cmd_id)
         try:
             body = _json.encode({"cmd_id": cmd.cmd_id, **cmd.args})
             topic = f"hall/devices/{cmd.device_id}/commands/{cmd.name}"
@@ -145,22 +155,37 @@ class DeviceTable:
                 raise CommandError(DEVICE_ERROR, "hall broker unreachable")
             return await fut
         finally:
-            self._replies.pop(cmd.cmd_id, None)
+            self.forget_reply(cmd.cmd_id)
 
     def on_reply(self, device_id: str, payload: bytes) -> None:
         """A device's reply on hall/devices/{id}/replies."""
         try:
             obj = _decode.decode(payload)
         except msgspec.DecodeError:
-            self.pipeline.dead_letter(DeadLetter(f"hall/devices/{device_id}/replies", "invalid_json", "", payload, device_id))
+            self.pipeline.dead_letter(
+                DeadLetter(
+                    f"hall/devices/{device_id}/replies", "invalid_json", "", payload, device_id
+                )
+            )
             return
         if not isinstance(obj, dict) or not isinstance(obj.get("cmd_id"), str):
             self.pipeline.dead_letter(
-                DeadLetter(f"hall/devices/{device_id}/replies", "bad_field", "reply without cmd_id", payload, device_id)
+                DeadLetter(
+                    f"hall/devices/{device_id}/replies",
+                    "bad_field",
+                    "reply without cmd_id",
+                    payload,
+                    device_id,
+                )
             )
             return
         self.deliver_reply(
-            Reply(obj["cmd_id"], _code(obj.get("code")), str(obj.get("msg", "")), obj.get("data") or {})
+            Reply(
+                obj["cmd_id"],
+                _code(obj.get("code")),
+                str(obj.get("msg", "")),
+                obj.get("data") or {},
+            )
         )
 
     def deliver_reply(self, reply: Reply) -> None:

@@ -97,7 +97,9 @@ class HallLink:
                 continue
             backoff.reset()
             self.connects += 1
-            log.info("hall broker: connected to %s (session present: %s)", link.options.url, present)
+            log.info(
+                "hall broker: connected to %s (session present: %s)", link.options.url, present
+            )
             topics = [
                 convention.EVENTS_FILTER,
                 convention.STATE_FILTER,
@@ -154,7 +156,14 @@ class HallLink:
             device_id, kind, path = "", "", ""
         if kind == "events":
             if device_id not in self.known:
-                self._dead(topic, payload, convention.UNKNOWN_DEVICE, f"device {device_id!r} is not configured", device_id, ack)
+                self._dead(
+                    topic,
+                    payload,
+                    convention.UNKNOWN_DEVICE,
+                    f"device {device_id!r} is not configured",
+                    device_id,
+                    ack,
+                )
                 return
             try:
                 event = convention.decode_event(device_id, path, payload, self.max_bytes, self.tz)
@@ -169,7 +178,14 @@ class HallLink:
                     ack()
                 return
             if device_id not in self.known:
-                self._dead(topic, payload, convention.UNKNOWN_DEVICE, f"device {device_id!r} is not configured", device_id, ack)
+                self._dead(
+                    topic,
+                    payload,
+                    convention.UNKNOWN_DEVICE,
+                    f"device {device_id!r} is not configured",
+                    device_id,
+                    ack,
+                )
                 return
             try:
                 online = convention.decode_state(payload)
@@ -190,12 +206,27 @@ class HallLink:
             return
         if self.on_other(topic, payload, ack or _noop):
             return
-        self._dead(topic, payload, convention.BAD_TOPIC, "no device or convention owns this topic", device_id or None, ack)
+        self._dead(
+            topic,
+            payload,
+            convention.BAD_TOPIC,
+            "no device or convention owns this topic",
+            device_id or None,
+            ack,
+        )
 
     def _dead(
-        self, topic: str, payload: bytes, reason: str, detail: str, device_id: str | None, ack: Ack | None
+        self,
+        topic: str,
+        payload: bytes,
+        reason: str,
+        detail: str,
+        device_id: str | None,
+        ack: Ack | None,
     ) -> None:
-        self.pipeline.dead_letter(DeadLetter(topic, reason, detail, payload, device_id or None), ack)
+        self.pipeline.dead_letter(
+            DeadLetter(topic, reason, detail, payload, device_id or None), ack
+        )
 
 
 def _noop() -> None:

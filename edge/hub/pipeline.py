@@ -119,4 +119,4 @@ class JournalPipeline:
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""
         while self._items:
-            await asyncio.sleep(0.01)
+            await self.idle.wait()

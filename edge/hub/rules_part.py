@@ -82,7 +82,10 @@ def attach_rules(hub: Hub) -> RuleEngine:
         watcher = RuleFilesWatcher(paths)
 
         async def watch_rule_files() -> None:
-            await watcher.run(lambda: do_reload() and None)
+            def changed() -> None:
+                do_reload()
+
+            await watcher.run(changed)
 
         hub.background.append(watch_rule_files)
     return engine

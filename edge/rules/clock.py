@@ -117,7 +117,7 @@ class Clock:
         extra = {"key": key, "since": local.isoformat()}
         self._fire(rule, names, ref, now, causation, outputs, from_schedule=False, extra=extra)
 
-    def _fire(  # noqa: PLR0917 - private, called from two places with the same shape
+    def _fire(
         self,
         rule: Rule,
         names: dict[str, Any],

@@ -52,14 +52,18 @@ class BatchResult:
     written: list[Written] = field(default_factory=list)
     duplicates: int = 0
     dead_letters: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)  # status-like events dropped from the spool
+    dropped: dict[str, int] = field(
+        default_factory=dict
+    )  # status-like events dropped from the spool
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def connect(path: str | Path, synchronous: str = "full", readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: str | Path, synchronous: str = "full", readonly: bool = False
+) -> sqlite3.Connection:
     """A connection with the pragmas the journal relies on (WAL, busy timeout)."""
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -130,7 +134,9 @@ class Journal:
             try:
                 result = self._write(events, dead, decide, rule_state)
             except sqlite3.OperationalError as exc2:
-                raise SpoolFullError(f"{self.path}: disk full even after making room: {exc2}") from None
+                raise SpoolFullError(
+                    f"{self.path}: disk full even after making room: {exc2}"
+                ) from None
             return result
 
     def _write(
@@ -163,8 +169,14 @@ class Journal:
                 when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
                 eid = self.ids.new(received)
                 env = envelope.encode(
-                    hall_id=self.hall_id, seq=seq, event_id=eid, event_type=ev.type,
-                    device_id=ev.device_id, time=when, tz=self.tz, data=ev.data,
+                    hall_id=self.hall_id,
+                    seq=seq,
+                    event_id=eid,
+                    event_type=ev.type,
+                    device_id=ev.device_id,
+                    time=when,
+                    tz=self.tz,
+                    data=ev.data,
                 )
                 je = JournaledEvent(seq, eid, ev.type, ev.device_id, when, ev.data, ev.causation)
                 time_ms = int(when.timestamp() * 1000)
@@ -217,9 +229,14 @@ class Journal:
             return {}, 0, 0
         return self._drop_status(over, older_than_ms=None)
 
-    def _drop_status(self, need_bytes: int | None, older_than_ms: int | None) -> tuple[dict[str, int], int, int]:
+    def _drop_status(
+        self, need_bytes: int | None, older_than_ms: int | None
+    ) -> tuple[dict[str, int], int, int]:
         conn = self.conn
-        q = "SELECT o.seq, o.size, j.type FROM outbox o JOIN journal j USING (seq) WHERE o.status_like=1"
+        q = (
+            "SELECT o.seq, o.size, j.type FROM outbox o JOIN journal j USING (seq)"
+            " WHERE o.status_like=1"
+        )
         args: list[Any] = []
         if older_than_ms is not None:
             q += " AND o.time_ms < ?"
@@ -313,7 +330,8 @@ class Journal:
     def command_seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]:
         """Record a command id; returns (already known, its first reply if there is one)."""
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO commands (cmd_id, device_id, name, received_ms) VALUES (?,?,?,?)",
+            "INSERT OR IGNORE INTO commands (cmd_id, device_id, name, received_ms)"
+            " VALUES (?,?,?,?)",
             (cmd_id, device_id, name, now_ms()),
         )
         if cur.rowcount == 1:
@@ -333,13 +351,15 @@ class Journal:
         if online is not None:
             self.conn.execute(
                 "INSERT INTO devices (device_id, online, since_ms) VALUES (?,?,?)"
-                " ON CONFLICT(device_id) DO UPDATE SET online=excluded.online, since_ms=excluded.since_ms",
+                " ON CONFLICT(device_id) DO UPDATE SET online=excluded.online,"
+                " since_ms=excluded.since_ms",
                 (device_id, int(online), t),
             )
         if error is not None:
             self.conn.execute(
                 "INSERT INTO devices (device_id, errors, last_error) VALUES (?,1,?)"
-                " ON CONFLICT(device_id) DO UPDATE SET errors=errors+1, last_error=excluded.last_error",
+                " ON CONFLICT(device_id) DO UPDATE SET errors=errors+1,"
+                " last_error=excluded.last_error",
                 (device_id, error),
             )
 
@@ -363,8 +383,13 @@ class Journal:
                 "DELETE FROM journal WHERE received_ms < ? AND seq NOT IN (SELECT seq FROM outbox)",
                 (t - int(journal_days * 86_400_000),),
             ).rowcount
-            conn.execute("DELETE FROM source_ids WHERE received_ms < ?", (t - int(source_id_days * 86_400_000),))
-            conn.execute("DELETE FROM commands WHERE received_ms < ?", (t - int(command_days * 86_400_000),))
+            conn.execute(
+                "DELETE FROM source_ids WHERE received_ms < ?",
+                (t - int(source_id_days * 86_400_000),),
+            )
+            conn.execute(
+                "DELETE FROM commands WHERE received_ms < ?", (t - int(command_days * 86_400_000),)
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

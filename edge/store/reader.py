@@ -109,7 +109,9 @@ class JournalReader:
             out.append(
                 {
                     "id": i,
-                    "received": datetime.fromtimestamp(rms / 1000, UTC).isoformat(timespec="seconds"),
+                    "received": datetime.fromtimestamp(rms / 1000, UTC).isoformat(
+                        timespec="seconds"
+                    ),
                     "device_id": dev,
                     "topic": topic,
                     "reason": why,
@@ -123,7 +125,15 @@ class JournalReader:
         return dict(self.conn.execute("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason"))
 
     def devices(self) -> list[dict[str, Any]]:
-        cols = ("device_id", "online", "since_ms", "last_event_ms", "events", "errors", "last_error")
+        cols = (
+            "device_id",
+            "online",
+            "since_ms",
+            "last_event_ms",
+            "events",
+            "errors",
+            "last_error",
+        )
         rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM devices ORDER BY device_id")
         return [dict(zip(cols, r, strict=True)) for r in rows]
 

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -32,7 +31,9 @@ class FakeDevice:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{device_id}")
         self.client.will_set(f"hall/devices/{device_id}/state", b'{"state":"offline"}', 1, True)
         ready = threading.Event()
-        self.client.on_connect = lambda c, *a: c.subscribe(f"hall/devices/{device_id}/commands/#", 1)
+        self.client.on_connect = lambda c, *a: c.subscribe(
+            f"hall/devices/{device_id}/commands/#", 1
+        )
         self.client.on_subscribe = lambda *a: ready.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
@@ -44,7 +45,12 @@ class FakeDevice:
         body = json.loads(msg.payload)
         self.received.append({"topic": msg.topic, **body})
         if self.code is not None:
-            reply = {"cmd_id": body["cmd_id"], "code": self.code, "msg": "printer jammed" if self.code == 500 else "ok", "data": {"echo": body}}
+            reply = {
+                "cmd_id": body["cmd_id"],
+                "code": self.code,
+                "msg": "printer jammed" if self.code == 500 else "ok",
+                "data": {"echo": body},
+            }
             c.publish(f"hall/devices/{self.device_id}/replies", json.dumps(reply).encode(), 1)
 
     def close(self) -> None:
@@ -58,23 +64,39 @@ class CloudClient:
     def __init__(self, url: str) -> None:
         port = int(url.rsplit(":", 1)[1])
         self.replies: list[tuple[str, dict[str, Any], Any]] = []
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="cloud-app", protocol=paho.MQTTv5)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id="cloud-app", protocol=paho.MQTTv5
+        )
         ready = threading.Event()
-        self.client.on_connect = lambda c, *a: c.subscribe([(f"halls/{HALL}/replies/#", 1), ("app/responses/#", 1)])
+        self.client.on_connect = lambda c, *a: c.subscribe(
+            [(f"halls/{HALL}/replies/#", 1), ("app/responses/#", 1)]
+        )
         self.client.on_subscribe = lambda *a: ready.set()
-        self.client.on_message = lambda c, u, m: self.replies.append((m.topic, json.loads(m.payload), m.properties))
+        self.client.on_message = lambda c, u, m: self.replies.append(
+            (m.topic, json.loads(m.payload), m.properties)
+        )
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         assert ready.wait(10)
 
-    def send(self, device: str, name: str, body: dict[str, Any] | bytes, props: Properties | None = None) -> None:
+    def send(
+        self, device: str, name: str, body: dict[str, Any] | bytes, props: Properties | None = None
+    ) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.client.publish(f"halls/{HALL}/commands/{device}/{name}", payload, 1, properties=props)
 
-    def wait_reply(self, cmd_id: str, code: int | None = None, timeout: float = 20.0, count: int = 1) -> list[dict[str, Any]]:
+    def wait_reply(
+        self, cmd_id: str, code: int | None = None, timeout: float = 20.0, count: int = 1
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            got = [r for t, r, _ in self.replies if t.startswith(f"halls/{HALL}/replies/") and r.get("cmd_id") == cmd_id and (code is None or r["code"] == code)]
+            got = [
+                r
+                for t, r, _ in self.replies
+                if t.startswith(f"halls/{HALL}/replies/")
+                and r.get("cmd_id") == cmd_id
+                and (code is None or r["code"] == code)
+            ]
             if len(got) >= count:
                 return got
             time.sleep(0.02)
@@ -91,8 +113,17 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     hb, cb = Mosquitto(tmp / "hb"), Mosquitto(tmp / "cb")
     hb.start()
     cb.start()
-    devices = [{"id": d, "profile": "generic-mqtt"} for d in ("printer-ok", "printer-bad", "silent", "sleeper", "pad-1")]
-    cfg = write_config(tmp / "hall.toml", hb.url, cb.url, devices, extra="[commands]\ntimeout_s = 1.5\noffline_wait_s = 30\n")
+    devices = [
+        {"id": d, "profile": "generic-mqtt"}
+        for d in ("printer-ok", "printer-bad", "silent", "sleeper", "pad-1")
+    ]
+    cfg = write_config(
+        tmp / "hall.toml",
+        hb.url,
+        cb.url,
+        devices,
+        extra="[commands]\ntimeout_s = 1.5\noffline_wait_s = 30\n",
+    )
     hub = HubProcess(cfg)
     hub.start()
     ok = FakeDevice(hb.url, "printer-ok", 200)
@@ -110,9 +141,16 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def test_200_relays_the_device_reply(hall: dict[str, Any]) -> None:
     cloud: CloudClient = hall["cloud"]
-    cloud.send("printer-ok", "printer.print_invoice", {"cmd_id": "c-200", "args": {"invoice_no": "F1", "amount_cents": 1234}})
+    cloud.send(
+        "printer-ok",
+        "printer.print_invoice",
+        {"cmd_id": "c-200", "args": {"invoice_no": "F1", "amount_cents": 1234}},
+    )
     [reply] = cloud.wait_reply("c-200", 200)
-    assert reply["data"]["echo"]["invoice_no"] == "F1" and reply["data"]["echo"]["amount_cents"] == 1234
+    assert (
+        reply["data"]["echo"]["invoice_no"] == "F1"
+        and reply["data"]["echo"]["amount_cents"] == 1234
+    )
 
 
 def test_500_device_error(hall: dict[str, Any]) -> None:
@@ -169,9 +207,13 @@ def test_config_get_on_the_hub(hall: dict[str, Any]) -> None:
 
 def test_repeated_cmd_id_runs_once_and_returns_the_first_reply(hall: dict[str, Any]) -> None:
     cloud: CloudClient = hall["cloud"]
-    cloud.send("printer-ok", "printer.print_invoice", {"cmd_id": "c-once", "args": {"invoice_no": "F2"}})
+    cloud.send(
+        "printer-ok", "printer.print_invoice", {"cmd_id": "c-once", "args": {"invoice_no": "F2"}}
+    )
     cloud.wait_reply("c-once", 200)
-    cloud.send("printer-ok", "printer.print_invoice", {"cmd_id": "c-once", "args": {"invoice_no": "F3"}})
+    cloud.send(
+        "printer-ok", "printer.print_invoice", {"cmd_id": "c-once", "args": {"invoice_no": "F3"}}
+    )
     replies = cloud.wait_reply("c-once", 200, count=2)
     assert replies[0] == replies[1], "the first reply, again"
     time.sleep(0.3)
@@ -231,9 +273,15 @@ def test_mqtt5_response_topic_and_correlation_data(hall: dict[str, Any]) -> None
 
 
 def test_device_state_reaches_the_cloud_retained(hall: dict[str, Any]) -> None:
-    c = Collector(hall["cb"].url, [f"halls/{HALL}/devices/+/state", f"halls/{HALL}/state"], client_id="state-check")
+    c = Collector(
+        hall["cb"].url,
+        [f"halls/{HALL}/devices/+/state", f"halls/{HALL}/state"],
+        client_id="state-check",
+    )
     try:
-        c.wait_for(lambda: any(t == f"halls/{HALL}/devices/printer-ok/state" for t, _, _ in c.messages), 10)
+        c.wait_for(
+            lambda: any(t == f"halls/{HALL}/devices/printer-ok/state" for t, _, _ in c.messages), 10
+        )
         states = {t: json.loads(p) for t, p, _ in c.messages}
         assert states[f"halls/{HALL}/devices/printer-ok/state"]["state"] == "online"
         assert states[f"halls/{HALL}/state"]["state"] == "online"

@@ -25,7 +25,9 @@ def _check_envelope(env: dict[str, object], hall_id: str = "test-hall") -> None:
     assert isinstance(env["hallseq"], int)
 
 
-def test_10k_events_survive_a_cloud_outage(tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto) -> None:
+def test_10k_events_survive_a_cloud_outage(
+    tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
+) -> None:
     cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"])
     hub = HubProcess(cfg)
@@ -38,8 +40,16 @@ def test_10k_events_survive_a_cloud_outage(tmp_path: Path, hall_broker: Mosquitt
 
     def send(lo: int, hi: int) -> None:
         for i in range(lo, hi):
-            dev.publish(TOPIC, {"id": f"r{i}", "n": i, "level": 1 + i % 5, "counter": i % 7,
-                                "time": "2026-11-27T09:31:05.123+08:00"})
+            dev.publish(
+                TOPIC,
+                {
+                    "id": f"r{i}",
+                    "n": i,
+                    "level": 1 + i % 5,
+                    "counter": i % 7,
+                    "time": "2026-11-27T09:31:05.123+08:00",
+                },
+            )
 
     try:
         send(0, 3000)
@@ -49,7 +59,9 @@ def test_10k_events_survive_a_cloud_outage(tmp_path: Path, hall_broker: Mosquitt
         time.sleep(1.0)
         cloud_broker.start()
         send(7000, n)
-        cloud.wait_for(lambda: len({e["id"] for e in ratings()}) >= n, 120, "all events in the cloud")
+        cloud.wait_for(
+            lambda: len({e["id"] for e in ratings()}) >= n, 120, "all events in the cloud"
+        )
     finally:
         dev.close()
         assert hub.stop() == 0
@@ -77,7 +89,9 @@ def test_10k_events_survive_a_cloud_outage(tmp_path: Path, hall_broker: Mosquitt
     assert len(set(range(0, 2000)) - resent_n) >= 1000
 
 
-def test_sigkill_during_load_loses_nothing(tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto) -> None:
+def test_sigkill_during_load_loses_nothing(
+    tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
+) -> None:
     cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"])
     hub = HubProcess(cfg)
@@ -94,7 +108,9 @@ def test_sigkill_during_load_loses_nothing(tmp_path: Path, hall_broker: Mosquitt
                 kills += 1
                 hub.start()
         cloud.wait_for(
-            lambda: {e["data"].get("n") for e in cloud.envelopes()} >= set(range(n)), 120, "every event after the kills"
+            lambda: {e["data"].get("n") for e in cloud.envelopes()} >= set(range(n)),
+            120,
+            "every event after the kills",
         )
     finally:
         dev.close()

@@ -15,6 +15,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,7 +109,9 @@ class HubProcess:
 class Collector:
     """A cloud consumer: persistent QoS 1 subscription that records every message."""
 
-    def __init__(self, url: str, topics: list[str], client_id: str = "test-cloud", mqtt5: bool = False) -> None:
+    def __init__(
+        self, url: str, topics: list[str], client_id: str = "test-cloud", mqtt5: bool = False
+    ) -> None:
         port = int(url.rsplit(":", 1)[1])
         self.messages: list[tuple[str, bytes, Any]] = []
         self.lock = threading.Lock()
@@ -125,9 +129,6 @@ class Collector:
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         if mqtt5:
-            from paho.mqtt.properties import Properties
-            from paho.mqtt.packettypes import PacketTypes
-
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 3600
             self.client.connect("127.0.0.1", port, properties=props, clean_start=False)
@@ -153,7 +154,9 @@ class Collector:
                 out.append(json.loads(payload))
         return out
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 60.0, what: str = ""
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -171,7 +174,9 @@ class DevicePublisher:
 
     def __init__(self, url: str, client_id: str = "test-devices", window: int = 100) -> None:
         port = int(url.rsplit(":", 1)[1])
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True
+        )
         self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)
         self.window = threading.Semaphore(window)
@@ -181,11 +186,12 @@ class DevicePublisher:
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
-    def publish(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1, retain: bool = False) -> None:
+    def publish(
+        self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1, retain: bool = False
+    ) -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        if qos:
-            if not self.window.acquire(timeout=60):
-                raise RuntimeError("no PUBACK from the hall broker for 60 s")
+        if qos and not self.window.acquire(timeout=60):
+            raise RuntimeError("no PUBACK from the hall broker for 60 s")
         info = self.client.publish(topic, body, qos=qos, retain=retain)
         if qos:
             self._qos1.add(info.mid)
