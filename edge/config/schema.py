@@ -12,6 +12,7 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect as mi
 
 from edge.errors import ConfigError
 
@@ -34,7 +35,14 @@ def convert(data: Any, into: type[T], file: str, prefix: str = "") -> T:
     try:
         return msgspec.convert(data, into, str_keys=True)
     except msgspec.ValidationError as exc:
-        raise translate(exc, file, prefix) from None
+        error = translate(exc, file, prefix)
+        local = (
+            error.key[len(prefix) + 1 :] if prefix and error.key.startswith(prefix) else error.key
+        )
+        explained = explain_choices(ConfigError(file, local, error.expected, error.got), into)
+        if explained.expected == error.expected:
+            raise error from None
+        raise ConfigError(file, error.key, explained.expected, explained.got) from None
 
 
 def translate(exc: msgspec.ValidationError, file: str, prefix: str = "") -> ConfigError:
@@ -54,3 +62,41 @@ def translate(exc: msgspec.ValidationError, file: str, prefix: str = "") -> Conf
     if mi := _MISSING.search(msg):
         return ConfigError(file, _dotted(mi.group("field"), key), "this key, which is required")
     return ConfigError(file, key, msg)
+
+
+def key_tokens(key: str) -> list[str | int]:
+    """`devices[2].settings.port` -> ["devices", 2, "settings", "port"]."""
+    out: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        out.append(int(part[1:-1]) if part.startswith("[") else part)
+    return out
+
+
+def _choices(t: mi.Type, tokens: list[str | int]) -> list[Any]:
+    """The values a Literal (or a tagged union's tag) at `tokens` allows, for messages."""
+    if isinstance(t, mi.UnionType):
+        return [c for member in t.types for c in _choices(member, tokens)]
+    if not tokens:
+        return list(t.values) if isinstance(t, mi.LiteralType) else []
+    head, rest = tokens[0], tokens[1:]
+    if isinstance(t, mi.StructType):
+        if head == t.tag_field and not rest:
+            return [t.tag]
+        fields = {f.name: f.type for f in t.fields}
+        return _choices(fields[str(head)], rest) if head in fields else []
+    if isinstance(t, mi.DictType):
+        return _choices(t.value_type, rest)
+    if isinstance(t, mi.ListType):
+        return _choices(t.item_type, rest)
+    return []
+
+
+def explain_choices(exc: ConfigError, into: type[Any]) -> ConfigError:
+    """msgspec's "Invalid enum value 'x'" made into the list of values the key allows."""
+    if not exc.expected.startswith(("Invalid enum value", "Invalid value")):
+        return exc
+    choices = list(dict.fromkeys(_choices(mi.type_info(into), key_tokens(exc.key))))
+    if not choices:
+        return exc
+    got = exc.expected.split("value", 1)[1].strip().strip("'")
+    return ConfigError(exc.file, exc.key, "one of " + ", ".join(map(str, choices)), got)

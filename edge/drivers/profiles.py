@@ -14,10 +14,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import msgspec.inspect as mi
 import yaml
 
-from edge.config.schema import convert
+from edge.config.schema import convert, explain_choices, key_tokens
 from edge.drivers.converters import (
     bind_encoder,
     bind_frame_converter,
@@ -44,13 +43,6 @@ def builtin_dir() -> Path:
     return BUILTIN_DIR
 
 
-def _tokens(key: str) -> list[str | int]:
-    out: list[str | int] = []
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
-        out.append(int(part[1:-1]) if part.startswith("[") else part)
-    return out
-
-
 def _mapping_child(node: yaml.MappingNode, tokens: list[str | int]) -> tuple[int, yaml.Node, int]:
     """The key among the next tokens (command names contain dots: `ticket.print`)."""
     keys = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -71,7 +63,7 @@ def _line_of(node: yaml.Node | None, key: str) -> int | None:
 
     None when not even the first key is in the file (a missing top-level key).
     """
-    tokens = _tokens(key)
+    tokens = key_tokens(key)
     line: int | None = None
     while node is not None and tokens:
         if isinstance(node, yaml.MappingNode):
@@ -89,34 +81,9 @@ def _line_of(node: yaml.Node | None, key: str) -> int | None:
     return line
 
 
-def _choices(t: mi.Type, tokens: list[str | int]) -> list[Any]:
-    """The values a Literal (or a tagged union's tag) at `tokens` allows, for messages."""
-    if isinstance(t, mi.UnionType):
-        return [c for member in t.types for c in _choices(member, tokens)]
-    if not tokens:
-        return list(t.values) if isinstance(t, mi.LiteralType) else []
-    head, rest = tokens[0], tokens[1:]
-    if isinstance(t, mi.StructType):
-        if head == t.tag_field and not rest:
-            return [t.tag]
-        fields = {f.name: f.type for f in t.fields}
-        return _choices(fields[str(head)], rest) if head in fields else []
-    if isinstance(t, mi.DictType):
-        return _choices(t.value_type, rest)
-    if isinstance(t, mi.ListType):
-        return _choices(t.item_type, rest)
-    return []
-
-
 def _explained(exc: ConfigError) -> ConfigError:
     """msgspec's "Invalid enum value 'x'" made into the list of allowed values."""
-    if not exc.expected.startswith(("Invalid enum value", "Invalid value")):
-        return exc
-    choices = list(dict.fromkeys(_choices(mi.type_info(Profile), _tokens(exc.key))))
-    if not choices:
-        return exc
-    got = exc.expected.split("value", 1)[1].strip().strip("'")
-    return ConfigError(exc.file, exc.key, "one of " + ", ".join(map(str, choices)), got)
+    return explain_choices(exc, Profile)
 
 
 def _with_line(exc: ConfigError, root: yaml.Node | None) -> ConfigError:
