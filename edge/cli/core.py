@@ -135,28 +135,47 @@ def register_core(app: typer.Typer) -> None:
 
     @app.command()
     def status(config: CONFIG_OPTION = Path("hall.toml")) -> None:
-        """Journal and device summary read from the journal (works with the hub stopped)."""
-        reader = _reader(config)
-        stats = reader.stats()
-        console.print(
-            f"last hallseq {stats.last_seq}, backlog {stats.backlog},"
-            f" dead letters {stats.dead_letters}"
+        """Journal and device summary, read from the journal (works with the hub stopped)."""
+        show_device_status(config)
+
+
+def show_device_status(config: Path) -> None:
+    """The configured devices with what the journal knows of them."""
+    cfg = load_config(config)
+    reader = _reader(config)
+    stats = reader.stats()
+    console.print(
+        f"last hallseq {stats.last_seq}, backlog {stats.backlog}, dead letters {stats.dead_letters}"
+    )
+    known = {d["device_id"]: d for d in reader.devices()}
+    table = Table(title=f"devices of {cfg.hall.id}")
+    for col in (
+        "device",
+        "profile",
+        "state",
+        "since",
+        "events",
+        "last event",
+        "errors",
+        "last error",
+    ):
+        table.add_column(col)
+    ids = [d.id for d in cfg.devices] + sorted(set(known) - {d.id for d in cfg.devices})
+    profiles = {d.id: d.profile for d in cfg.devices}
+    for device_id in ids:
+        d = known.get(device_id, {})
+        state = {None: "?", 1: "online", 0: "offline"}.get(d.get("online"), "?")
+        table.add_row(
+            device_id,
+            profiles.get(device_id, "(not configured)"),
+            state,
+            _ts(d.get("since_ms")),
+            str(d.get("events", 0)),
+            _ts(d.get("last_event_ms")),
+            str(d.get("errors", 0)),
+            d.get("last_error") or "",
         )
-        table = Table(title="devices")
-        for col in ("device", "state", "since", "events", "last event", "errors", "last error"):
-            table.add_column(col)
-        for d in reader.devices():
-            state = {None: "?", 1: "online", 0: "offline"}.get(d["online"], "?")
-            table.add_row(
-                d["device_id"],
-                state,
-                _ts(d["since_ms"]),
-                str(d["events"]),
-                _ts(d["last_event_ms"]),
-                str(d["errors"]),
-                d["last_error"] or "",
-            )
-        console.print(table)
+    console.print(table)
 
 
 def _ts(ms: int | None) -> str:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edge.cli.common import CONFIG_OPTION, fail
+from edge.cli.core import show_device_status
 from edge.config import load
 from edge.config.hub import DeviceSection
 from edge.drivers.hotplug import BY_ID_DIR, SYS_TTY, PortWatcher
@@ -17,9 +18,7 @@ from edge.drivers.profiles import load_profiles
 from edge.drivers.scan import scan
 from edge.errors import EdgeError
 
-app = typer.Typer(
-    help="Devices of the hall: serial ports present, what they are.", no_args_is_help=True
-)
+app = typer.Typer(help="Devices of the hall: their state, the serial ports present, what they are.")
 
 
 def _out() -> Console:
@@ -27,9 +26,11 @@ def _out() -> Console:
     return Console()
 
 
-@app.callback()
-def devices() -> None:
-    """Devices of the hall: the serial ports present and what each one is."""
+@app.callback(invoke_without_command=True)
+def devices(ctx: typer.Context, config: CONFIG_OPTION = Path("hall.toml")) -> None:
+    """Each configured device's state, last event and error counts (`scan`: the ports)."""
+    if ctx.invoked_subcommand is None:
+        show_device_status(config)
 
 
 @app.command("scan")

@@ -110,6 +110,7 @@ class Hub:
             publish_hall=self.hall.publish,
             on_state_change=self._device_state_changed,
         )
+        self.devices.on_error = lambda d, m: self.journal.device_state(d, None, m)
         self.router = CommandRouter(
             self.devices,
             _CommandLog(self.journal, self.journal_executor),

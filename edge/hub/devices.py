@@ -116,11 +116,15 @@ class DeviceTable:
     def dead_letter(self, device_id: str, raw: bytes, where: str, reason: str) -> None:
         self.pipeline.dead_letter(DeadLetter(where, reason, "", raw, device_id))
 
+    on_error: Callable[[str, str], None] | None = None
+
     def log_error(self, device_id: str, message: str) -> None:
         e = self.entries.get(device_id)
         if e is not None:
             e.errors += 1
             e.last_error = message
+            if self.on_error is not None:
+                self.on_error(device_id, message)
         log.warning("device %s: %s", device_id, message)
 
     # -- command delivery ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Every config mistake an installer can make gets a message naming the file, key and expectation."""
+"""Every config mistake an installer can make: a message naming file, key and expectation."""
 
 from __future__ import annotations
 
