@@ -20,6 +20,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _check(name: str, spec: ArgSpec, value: Any) -> Any:
+    # JSON has one number type: 20.0 from a cloud system or a float setting is the int 20.
+    if spec.type == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if spec.type != "any":
         ok = isinstance(value, _TYPES[spec.type]) and not (
             spec.type in ("int", "float") and isinstance(value, bool)

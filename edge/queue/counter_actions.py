@@ -139,7 +139,8 @@ class _Desk:
                 },
             )
         rating_id = f"{state.day:%Y%m%d}-{ticket.ticket_no}"
-        timeout_s = self.section.rating_timeout_s
+        # Whole seconds: pads count their time-out in a byte of seconds.
+        timeout_s = max(1, round(self.section.rating_timeout_s))
         self.emit(
             c.RATING_REQUESTED,
             {

@@ -234,3 +234,18 @@ def test_check_args_fills_defaults_templates_and_refuses_bad_ones() -> None:
     assert "colour" not in check_args(
         specs, {"ticket_no": "A", "counter": 1, "colour": "r"}, "x", "ignore"
     )
+
+
+def test_an_integral_float_is_accepted_as_an_int_argument() -> None:
+    from edge.drivers.args import check_args
+    from edge.drivers.profile_schema import ArgSpec
+    from edge.errors import CommandError
+
+    specs = {"timeout_s": ArgSpec(type="int", min=5, max=255)}
+    assert check_args(specs, {"timeout_s": 20.0}, "rating.start") == {"timeout_s": 20}
+    try:
+        check_args(specs, {"timeout_s": 20.5}, "rating.start")
+    except CommandError as exc:
+        assert exc.code == 400 and "int" in exc.msg
+    else:
+        raise AssertionError("20.5 is not an int")

@@ -1,0 +1,155 @@
+"""The whole queue flow through the real hub, with simulated serial devices on pty pairs:
+ticket machine → queue → serial caller → display/voice → rating pad → events in the cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from edge.config import load
+from edge.hub.build import build_hub
+from edge.sim.counter import BusSim, CallerSim, RatingPadSim
+from edge.sim.display import DisplaySim
+from edge.sim.hall_links import PAD_BUS_BASE, devices_toml, open_hall_links
+from edge.sim.ticket import TicketMachineSim
+from tests.support.broker import Mosquitto
+from tests.support.hall import Collector
+
+QUEUE = """
+[queue]
+reset_at = "00:00"
+rating_timeout_s = 20
+status_min_interval_s = 0.2
+voices = ["display-1"]
+[queue.opening_hours]
+open = "00:01"
+close = "23:59"
+[[queue.services]]
+code = "payment"
+letter = "A"
+name_zh = "缴费"
+name_en = "Payment"
+norm_min = 5
+[[queue.services]]
+code = "consultation"
+letter = "B"
+name_zh = "咨询"
+name_en = "Consultation"
+norm_min = 20
+[[queue.counters]]
+number = 1
+services = ["payment", "consultation"]
+caller = "caller-1"
+rating_pad = "pad-1"
+displays = ["display-1"]
+[[queue.counters]]
+number = 2
+services = ["consultation"]
+caller = "caller-2"
+"""
+
+
+async def _wait(event: asyncio.Event, what: str, timeout: float = 15.0) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+    event.clear()
+
+
+def test_ticket_call_display_rating_reach_the_cloud(
+    tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
+) -> None:
+    links = open_hall_links(counters=2, link_dir=tmp_path / "dev")
+    wanted = {"caller-1", "caller-2", "pad-1", "ticket-1", "display-1"}
+    devices = [d for d in links.devices() if d["id"] in wanted]
+    cfg_path = tmp_path / "hall.toml"
+    cfg_path.write_text(
+        f'[hall]\nid = "q-hall"\n[hall_broker]\nurl = "{hall_broker.url}"\n'
+        f'[cloud]\nurl = "{cloud_broker.url}"\n[store]\npath = "hall.db"\nsynchronous = "normal"\n'
+        + QUEUE
+        + devices_toml(devices),
+        encoding="utf-8",
+    )
+    cloud = Collector(cloud_broker.url, ["halls/q-hall/#"], client_id="q-cloud")
+
+    async def scenario() -> None:
+        hub = await build_hub(load(cfg_path))
+        hub_task = asyncio.create_task(hub.run())
+        bus = BusSim(links.bus.port)
+        caller1 = CallerSim(bus, 1)
+        CallerSim(bus, 2)
+        pad1 = RatingPadSim(bus, PAD_BUS_BASE + 1)
+        ticket = TicketMachineSim(links.ticket.port)
+        display = DisplaySim(links.display.port)
+        sims = [asyncio.create_task(s.run()) for s in (bus, ticket, display)]
+        try:
+            await asyncio.wait_for(hub.hall.connected.wait(), 15)
+            request_id = await ticket.request("payment")
+            assert request_id is not None, "the hub acknowledged the ticket request"
+            await _wait(ticket.printed_event, "ticket.print")
+            printed = ticket.printed[-1]
+            assert printed.request_id == request_id and printed.ticket_no == "A001"
+
+            assert await caller1.press("call_next")
+            await _wait(caller1.digits_shown, "caller digits")
+            await _wait(display.changed, "display call")
+            assert any(call[0] == "A001" and call[1] == "1" for call in display.calls), (
+                display.calls
+            )
+            assert "A001" in caller1.state.display
+
+            assert await caller1.press("finish")
+            await _wait(pad1.started, "rating.start on the pad")
+            assert await pad1.rate(5)
+
+            def arrived() -> bool:
+                types = {e["type"] for e in cloud.envelopes()}
+                return {"queue.ticket.completed", "rating.submitted"} <= types
+
+            for _ in range(300):
+                if arrived():
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            hub.stop()
+            await hub_task
+            for t in sims:
+                t.cancel()
+            await asyncio.gather(*sims, return_exceptions=True)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        links.close()
+        cloud.close()
+
+    envs = cloud.envelopes()
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for e in envs:
+        by_type.setdefault(str(e["type"]), []).append(e)
+    for expected in (
+        "queue.ticket.requested",
+        "queue.ticket.issued",
+        "counter.action",
+        "queue.ticket.called",
+        "queue.ticket.completed",
+        "rating.requested",
+        "rating.submitted",
+    ):
+        assert expected in by_type, f"{expected} missing; got {sorted(by_type)}"
+    issued = by_type["queue.ticket.issued"][0]["data"]
+    assert issued["ticket_no"] == "A001" and issued["service"] == "payment"  # type: ignore[index]
+    called = by_type["queue.ticket.called"][0]["data"]
+    assert called["counter"] == 1 and called["call_no"] == 1  # type: ignore[index]
+    completed = by_type["queue.ticket.completed"][0]["data"]
+    assert completed["wait_s"] >= 0 and completed["service_s"] >= 0  # type: ignore[index,operator]
+    rating = by_type["rating.submitted"][-1]["data"]
+    assert rating["level"] == 5  # type: ignore[index]
+    seqs = sorted(int(e["hallseq"]) for e in envs if "hallseq" in e)  # type: ignore[call-overload]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    status_topics = [t for t, _, _ in cloud.messages if t.startswith("halls/q-hall/queue/status/")]
+    assert status_topics, "retained queue.status per service on the cloud"
+    last = json.loads(next(p for t, p, _ in reversed(cloud.messages) if t in status_topics))
+    assert {"waiting", "longest_wait_s", "open_counters"} <= set(last)
