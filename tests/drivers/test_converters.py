@@ -237,10 +237,6 @@ def test_check_args_fills_defaults_templates_and_refuses_bad_ones() -> None:
 
 
 def test_an_integral_float_is_accepted_as_an_int_argument() -> None:
-    from edge.drivers.args import check_args
-    from edge.drivers.profile_schema import ArgSpec
-    from edge.errors import CommandError
-
     specs = {"timeout_s": ArgSpec(type="int", min=5, max=255)}
     assert check_args(specs, {"timeout_s": 20.0}, "rating.start") == {"timeout_s": 20}
     try:
