@@ -75,6 +75,8 @@ class Hub:
         self.rule_state: Callable[[], bytes | None] | None = None
         self._rule_outputs: list[Output] = []
         self.rule_failed: Callable[[Command, str], None] | None = None
+        # Saved once more after the last batch at shutdown (the per-batch save is rate-limited).
+        self.final_rule_state: Callable[[], bytes | None] | None = None
         self.pipeline = JournalPipeline(
             self.journal,
             self.journal_executor,
@@ -363,6 +365,9 @@ class Hub:
         # anything not yet acknowledged, so nothing is lost if this is cut short.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.pipeline.drained(), 5.0)
+        if self.final_rule_state is not None:
+            with contextlib.suppress(Exception):
+                self.journal.write_batch([], rule_state=self.final_rule_state)
         with contextlib.suppress(Exception):
             await self.uplink.close()
         link = self.hall.link

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edge.errors import CommandError
@@ -16,6 +17,8 @@ from edge.rules.hubconfig import engine_for, rule_paths
 from edge.rules.watch import RuleFilesWatcher
 
 log = logging.getLogger(__name__)
+
+STATE_SAVE_INTERVAL_S = 1.0
 
 
 class _RuleTicks:
@@ -39,6 +42,16 @@ def attach_rules(hub: Hub) -> RuleEngine:
     blob = hub.journal.rule_state()
     if blob:
         engine.load_state(blob)
+    # The state is saved at most once a second (a 70 KB blob per batch would dominate the
+    # journal's writes); events journaled after the saved state are fed again at start-up so
+    # windows and counters lose nothing. Their outputs were carried out the first time.
+    replayed = 0
+    far = datetime.now(UTC) + timedelta(days=3650)
+    for ev in hub.reader.events(datetime.fromtimestamp(0, UTC), far, after_seq=engine.last_seq):
+        engine.evaluate(ev)
+        replayed += 1
+    if replayed:
+        log.info("rules: state caught up on %d events journaled after its last save", replayed)
 
     def decide(ev: JournaledEvent) -> bool:
         decision = engine.evaluate(ev)
@@ -46,8 +59,16 @@ def attach_rules(hub: Hub) -> RuleEngine:
             hub.emit_rule_outputs(decision.outputs)
         return decision.forward
 
+    saved_at = [time.monotonic()]
+
     def state() -> bytes | None:
-        return engine.dump_state() if engine.dirty else None
+        now = time.monotonic()
+        if not engine.dirty or now - saved_at[0] < STATE_SAVE_INTERVAL_S:
+            return None
+        saved_at[0] = now
+        return engine.dump_state()
+
+    hub.final_rule_state = lambda: engine.dump_state() if engine.dirty else None
 
     hub.use_rules(decide, state, engine.action_failed)
     hub.add_service(_RuleTicks(engine))

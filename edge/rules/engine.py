@@ -145,6 +145,11 @@ class RuleEngine:
             self._ctx.trace(ENGINE_TRACE, entry)
             return Decision(True, [])
 
+    @property
+    def last_seq(self) -> int:
+        """The hallseq of the last event the engine's state has seen."""
+        return self._ctx.mem.last_seq
+
     def handle(self, event: JournaledEvent) -> Sequence[Output]:
         """Service protocol: the outputs of `evaluate`."""
         return self.evaluate(event).outputs
