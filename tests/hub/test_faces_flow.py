@@ -15,6 +15,7 @@ import pytest
 from edge.faces.detect import DetectSettings, find_faces
 from tests.faces.privacy import assert_no_face_data
 from tests.support.broker import Mosquitto
+from tests.support.cloud import CloudClient
 from tests.support.hall import ROOT, Collector, DevicePublisher, HubProcess, write_config
 
 PHOTOS = ROOT / ".." / "shared" / "faces"
@@ -25,6 +26,7 @@ enabled = true
 downscale = 640
 upsample = 0
 footfall_interval_s = 2
+visit_gap_min = 0.01  # 0.6 s: each frame may recognise again, so erasure is observable
 """
 
 
@@ -85,14 +87,46 @@ def test_recognition_through_the_hub_keeps_faces_on_the_hub(
         cloud.wait_for(
             lambda: any(e["type"] == "footfall.counted" for e in cloud.envelopes()), 30, "footfall"
         )
+        # The customer at the counter camera signs consent: enrolled from the live frame.
+        app = CloudClient(cloud_broker.url)
+        expires = (date.today() + timedelta(days=30)).isoformat()
+        cam.publish("hall/devices/cam-1/snapshot", (PHOTOS / "biden.jpg").read_bytes())
+        time.sleep(1.0)
+        app.send(
+            "cam-1",
+            "face.enroll",
+            {
+                "cmd_id": "enrol-1",
+                "args": {"customer_ref": "C-0002", "consent_id": "CONSENT-2", "expires": expires},
+            },
+        )
+        assert app.wait_reply("enrol-1", 200, timeout=30)[0]["data"]["customer_ref"] == "C-0002"
+        app.send(
+            "cam-1",
+            "face.enroll",
+            {"cmd_id": "enrol-2", "args": {"customer_ref": "C-0003", "expires": expires}},
+        )
+        assert "consent" in app.wait_reply("enrol-2", 400, timeout=30)[0]["msg"]
+        # Erasure at once: the first customer is no longer recognised.
+        app.send("hub", "face.erase", {"cmd_id": "erase-1", "args": {"customer_ref": "C-0001"}})
+        app.wait_reply("erase-1", 200)
+        before = len(recognised())
+        for _ in range(3):
+            cam.publish("hall/devices/cam-1/snapshot", (PHOTOS / "obama2.jpg").read_bytes())
+            time.sleep(1.5)
+        after_erase = recognised()[before:]
+        app.close()
     finally:
         cam.close()
         hub.stop()
         cloud.close()
+    assert all(e["data"]["customer_ref"] != "C-0001" for e in after_erase), "erased means erased"  # type: ignore[index]
 
     hits = recognised()
-    refs = {e["data"]["customer_ref"] for e in hits}  # type: ignore[index]
-    assert refs == {"C-0001"}, "only the enrolled customer, never the stranger"
+    refs = [e["data"]["customer_ref"] for e in hits]  # type: ignore[index]
+    first_other = next((i for i, r in enumerate(refs) if r != "C-0001"), len(refs))
+    assert set(refs[:first_other]) == {"C-0001"}, "only the enrolled customer, never the stranger"
+    assert set(refs) <= {"C-0001", "C-0002"}
     data = hits[0]["data"]
     assert data["camera"] == "cam-1" and data["consent_id"] == "CONSENT-1"  # type: ignore[index]
     assert data["vip"] is True and 0 <= data["distance"] < 0.6  # type: ignore[index,operator]
