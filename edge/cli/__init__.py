@@ -4,44 +4,65 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
+from typing import Any
 
 import typer
 
-from edge.cli.common import CONFIG_OPTION, console, fail, load_config
 from edge.cli.core import register_core
 
-app = typer.Typer(
-    help="hall-edge: the edge hub and queue system of a power-utility service hall.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-register_core(app)
-
-# Sub-apps of the parts built on the core; each module defines `app`.
-_PARTS = {
+# Sub-apps of the parts built on the core; each module defines `app`. They are mounted only
+# when needed: `hall-edge run` (the hub under systemd) would otherwise load numpy, Pillow
+# and cryptography for the face commands it never runs (≈30 MB of its RSS).
+PARTS = {
     "profiles": "edge.cli.profiles",
     "devices": "edge.cli.devices",
     "simulate": "edge.cli.simulate",
+    "demo": "edge.cli.demo",
     "rules": "edge.cli.rules",
     "kpi": "edge.cli.kpi",
     "faces": "edge.cli.faces",
 }
-for _name, _module in _PARTS.items():
-    try:
-        _sub = importlib.import_module(_module).app
-    except ImportError as _exc:  # a part whose optional dependency is missing
-        if "pytest" in sys.modules:
+
+
+def build_app(parts: list[str] | None = None) -> typer.Typer:
+    """The CLI with the named parts mounted (all of them when `parts` is None)."""
+    root = typer.Typer(
+        help="hall-edge: the edge hub and queue system of a power-utility service hall.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    register_core(root)
+    for name in PARTS if parts is None else parts:
+        module = PARTS[name]
+        try:
+            root.add_typer(importlib.import_module(module).app, name=name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # a part not built yet in this tree
             raise
-        console.print(f"[yellow]hall-edge {_name} unavailable: {_exc}[/]")
-        continue
-    app.add_typer(_sub, name=_name)
+    return root
 
 
 def main() -> None:
-    app()
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    first = words[0] if words else None
+    if first in PARTS:
+        parts: list[str] | None = [first]
+    elif first is not None and first in {"run", "config", "outbox", "deadletters", "status"}:
+        parts = []
+    else:
+        parts = None  # help and mistakes: show everything
+    build_app(parts)()
 
 
-__all__ = ["CONFIG_OPTION", "Path", "app", "fail", "load_config", "main"]
+def __getattr__(name: str) -> Any:
+    # `edge.cli.app` (tests, docs) is the whole CLI, built on first use.
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)
+
+
+__all__ = ["PARTS", "build_app", "main"]
