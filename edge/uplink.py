@@ -127,6 +127,7 @@ class Uplink:
         self._in_flight: dict[int, int] = {}  # mid -> seq
         self._acked: list[int] = []
         self._last_progress = time.monotonic()
+        self.closing = False
 
     # -- topics ---------------------------------------------------------------------------
     @property
@@ -237,6 +238,8 @@ class Uplink:
                 self._live.clear()
                 link.abort()
                 await self._flush_acked()
+            if self.closing:
+                return
             self.stats.last_error = link.closed.result() if link.closed.done() else "closed"
             log.warning("cloud: connection lost (%s)", self.stats.last_error)
             await asyncio.sleep(backoff.next())
@@ -371,6 +374,7 @@ class Uplink:
 
     async def close(self) -> None:
         """Say goodbye: retained offline state, then a clean disconnect."""
+        self.closing = True
         link = self.link
         if link is not None and self.stats.connected:
             with contextlib.suppress(LinkError):

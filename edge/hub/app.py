@@ -370,6 +370,7 @@ class Hub:
                 self.journal.write_batch([], rule_state=self.final_rule_state)
         with contextlib.suppress(Exception):
             await self.uplink.close()
+        self.hall.closing = True
         link = self.hall.link
         if link is not None:
             self.hall.publish(HUB_STATE_TOPIC, self._hub_state("offline"), 1, True)

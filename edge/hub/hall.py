@@ -53,6 +53,7 @@ class HallLink:
         self.received = 0
         self.connects = 0
         self.last_error = ""
+        self.closing = False
 
     @property
     def client_id(self) -> str:
@@ -115,6 +116,8 @@ class HallLink:
                 self.connected.clear()
                 self.link = None
                 link.abort()
+            if self.closing:
+                return
             log.warning("hall broker: connection lost (%s)", self.last_error)
             await asyncio.sleep(backoff.next())
 

@@ -1,0 +1,54 @@
+"""What `hall-edge demo` was asked for, and the simulated hall day it runs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+from edge.errors import EdgeError
+
+OPENS = clock_time(8, 30)
+CLOSES = clock_time(17, 0)
+PAPER_INVOICES = 60  # the printer's roll runs low in the afternoon of a full demo day
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What `hall-edge demo` was asked for."""
+
+    duration_s: float | None = None  # None: until the hall day closes or Ctrl-C
+    speed: float = 120.0  # simulated seconds per real second
+    counters: int = 4
+    workdir: Path | None = None  # None: a temporary folder, removed afterwards
+    live: bool = True  # False: a progress line every `every_s` seconds
+    every_s: float = 5.0
+    seed: int = 1
+
+    def check(self) -> None:
+        """EdgeError for options the demo cannot run with."""
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise EdgeError(f"--duration: expected seconds above 0 (got {self.duration_s:g})")
+        if not 1 <= self.speed <= 10_000:
+            raise EdgeError(f"--speed: expected 1 to 10000 (got {self.speed:g})")
+        if not 2 <= self.counters <= 12:
+            raise EdgeError(f"--counters: expected 2 to 12 (got {self.counters})")
+        if self.every_s <= 0:
+            raise EdgeError(f"progress interval: expected seconds above 0 (got {self.every_s:g})")
+
+
+class HallClock:
+    """The simulated hall time shown in the header (run_hall keeps its own, same pace)."""
+
+    def __init__(self, speed: float) -> None:
+        today = datetime.now().date()
+        self.opens = datetime.combine(today, OPENS)
+        self.closes = datetime.combine(today, CLOSES)
+        self.speed = speed
+        self.t0 = time.monotonic()
+
+    def text(self) -> str:
+        now = self.opens + timedelta(seconds=(time.monotonic() - self.t0) * self.speed)
+        return f"{min(now, self.closes):%H:%M}"
