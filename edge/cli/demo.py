@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from edge.cli.common import console, fail
 from edge.demo.options import DemoOptions
@@ -19,10 +20,16 @@ from edge.errors import EdgeError
 app = typer.Typer(
     help="Run a whole simulated hall through the hub and show what reaches the cloud.",
     invoke_without_command=True,
+    subcommand_metavar="",  # one command: no "COMMAND [ARGS]..." in its usage line
 )
 
 
-async def _run(opts: DemoOptions) -> DemoResult:
+def _output() -> Console:
+    # Piped into a log, rich would assume 80 columns and fold the summary's tables.
+    return console if console.is_terminal else Console(width=140, highlight=False)
+
+
+async def _run(opts: DemoOptions, out: Console) -> DemoResult:
     stop, hurry = asyncio.Event(), asyncio.Event()
 
     def on_signal() -> None:
@@ -34,7 +41,7 @@ async def _run(opts: DemoOptions) -> DemoResult:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal)
-    return await run_demo(opts, console, stop, hurry)
+    return await run_demo(opts, out, stop, hurry)
 
 
 @app.callback(invoke_without_command=True)
@@ -74,19 +81,20 @@ def demo(
 ) -> None:
     """Start two private brokers, the hub and every simulated device; show what reaches the
     cloud live; print a summary (events per type, hallseq gaps, duplicates, dead letters)."""
+    out = _output()
     opts = DemoOptions(
         duration_s=duration,
         speed=speed,
         counters=counters,
         workdir=workdir,
-        live=live and console.is_terminal,
+        live=live and out.is_terminal,
         seed=seed,
     )
     try:
         opts.check()
-        result = asyncio.run(_run(opts))
+        result = asyncio.run(_run(opts, out))
     except EdgeError as exc:
         fail(str(exc))
-    console.print(summary(result))
+    out.print(summary(result))
     if result.problems():
         raise typer.Exit(1)

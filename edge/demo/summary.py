@@ -63,7 +63,7 @@ class DemoResult:
             out.append(f"{self.seq.duplicates} envelopes arrived twice (at-least-once delivery)")
         dead = int(self.metrics.get("dead_letters", 0))
         if dead:
-            out.append(f"{dead} messages went to the dead-letter table (see `hall-edge deadletters`)")
+            out.append(f"{dead} messages went to the dead-letter table (hall-edge deadletters)")
         if self.undelivered:
             out.append(f"{self.undelivered} events were still in the outbox at stop")
         silent = self.silent_profiles()

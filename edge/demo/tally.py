@@ -171,7 +171,8 @@ class CloudTally:
             elif rest.startswith("replies/"):
                 self._reply(rest.split("/", 1)[1], doc)
             elif rest.startswith("queue/status/"):
-                self._queue_status(doc, int(doc.get("hallseq") or 0))
+                seq = doc.get("hallseq")
+                self._queue_status(doc, seq if isinstance(seq, int) else 0)
 
     def _event(self, env: dict[str, Any], now: float) -> None:
         seq = env.get("hallseq")

@@ -4,6 +4,7 @@ topics (feeding a CloudTally) and sends the commands of the simulated cloud plat
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.demo.tally import CloudTally
 from edge.errors import EdgeError
 
+log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
 
 
@@ -44,7 +46,12 @@ class CloudWatcher:
         self.subscribed.set()
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        self.tally.on_message(msg.topic, bytes(msg.payload), time.monotonic())
+        try:
+            self.tally.on_message(msg.topic, bytes(msg.payload), time.monotonic())
+        except Exception:
+            # paho re-raises callback errors in its network thread, which would end the
+            # watcher: one odd message must not blind the dashboard.
+            log.exception("cloud watcher: cannot count a message on %s", msg.topic)
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect and subscribe; EdgeError when the cloud broker cannot be reached."""
