@@ -291,6 +291,7 @@ class Hub:
             "alerts": self.alerts_raised,
             "service_errors": self.service_errors,
             "replies": {str(k): v for k, v in sorted(self.router.counts.items())},
+            "internal_replies": {str(k): v for k, v in sorted(self.router.internal_counts.items())},
         }
 
     # -- life cycle --------------------------------------------------------------------

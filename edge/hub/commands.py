@@ -85,7 +85,8 @@ class CommandRouter:
         self.on_internal_failure = on_internal_failure
         self.hub_handlers: dict[str, HubHandler] = {}
         self.ids = EventIds()
-        self.counts: dict[int, int] = {}
+        self.counts: dict[int, int] = {}  # replies to the cloud, by code
+        self.internal_counts: dict[int, int] = {}  # commands from the queue, rules, services
 
     def register(self, name: str, handler: HubHandler) -> None:
         self.hub_handlers[name] = handler
@@ -146,6 +147,7 @@ class CommandRouter:
                 cmd.device_id, cmd.name, cmd.args, f"hub-{self.ids.new()}", cmd.deadline, cmd.origin
             )
         reply = await self.execute(cmd, None)
+        self.internal_counts[reply.code] = self.internal_counts.get(reply.code, 0) + 1
         if reply.code >= 400:
             log.warning(
                 "command %s to %s failed: %s %s", cmd.name, cmd.device_id, reply.code, reply.msg

@@ -117,6 +117,7 @@ class RobotSim(MqttDeviceSim):
         self.spoken: list[str] = []
         self.visited: list[str] = []
         self._ids = itertools.count(1)
+        self._timers: set[threading.Timer] = set()
         self.on(f"{self.base}/cmd", self._command)
 
     def report_status(self) -> None:
@@ -161,9 +162,18 @@ class RobotSim(MqttDeviceSim):
             return
         task_id = f"task-{next(self._ids)}"
         self._task(task_id, str(action), "accepted")
-        threading.Timer(self.task_s, self._finish, (task_id, str(action), params)).start()
+        timer = threading.Timer(self.task_s, self._finish, (task_id, str(action), params))
+        self._timers.add(timer)
+        timer.start()
+
+    def stop(self, graceful: bool = True) -> None:
+        # A task finishing after the stop would publish on a closed client.
+        for timer in list(self._timers):
+            timer.cancel()
+        super().stop(graceful)
 
     def _finish(self, task_id: str, action: str, params: dict[str, Any]) -> None:
+        self._timers = {t for t in self._timers if t.is_alive()}
         if action == "speak":
             self.spoken.append(str(params.get("text")))
         elif action in ("nav", "lead"):
