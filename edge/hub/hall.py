@@ -157,17 +157,15 @@ class HallLink:
             device_id, kind, path = convention.split_topic(topic)
         except PayloadError:
             device_id, kind, path = "", "", ""
+        if kind == "state" and not path and not payload:
+            if ack:
+                ack()  # a retained state being cleared
+            return
+        if kind in ("events", "state") and device_id not in self.known:
+            reason = f"device {device_id!r} is not configured"
+            self._dead(topic, payload, convention.UNKNOWN_DEVICE, reason, device_id, ack)
+            return
         if kind == "events":
-            if device_id not in self.known:
-                self._dead(
-                    topic,
-                    payload,
-                    convention.UNKNOWN_DEVICE,
-                    f"device {device_id!r} is not configured",
-                    device_id,
-                    ack,
-                )
-                return
             try:
                 event = convention.decode_event(device_id, path, payload, self.max_bytes, self.tz)
             except PayloadError as exc:
@@ -176,20 +174,6 @@ class HallLink:
             self.pipeline.submit(event, ack)
             return
         if kind == "state" and not path:
-            if not payload:  # a retained state being cleared
-                if ack:
-                    ack()
-                return
-            if device_id not in self.known:
-                self._dead(
-                    topic,
-                    payload,
-                    convention.UNKNOWN_DEVICE,
-                    f"device {device_id!r} is not configured",
-                    device_id,
-                    ack,
-                )
-                return
             try:
                 online = convention.decode_state(payload)
             except PayloadError as exc:
