@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -119,7 +120,7 @@ class Uplink:
         self.device_states = device_states
         self.resolve = resolve
         self.stats = UplinkStats()
-        self.since = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.since = datetime.now(UTC).isoformat(timespec="seconds")
         self.link: MqttLink | None = None
         self._live: deque[tuple[int, bytes, str]] = deque()
         self._live_overflow = False

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
-from edge.errors import EdgeError
+from edge.errors import ConfigError, EdgeError
 from edge.store import JournalReader
 
 
@@ -57,6 +57,10 @@ def register_core(app: typer.Typer) -> None:
 
         try:
             asyncio.run(main())
+        except ConfigError as exc:
+            # A config (or profile, or device setting) mistake: exit 2, which the systemd
+            # unit does not restart; restarting cannot fix the file.
+            fail(str(exc), code=2)
         except EdgeError as exc:
             fail(str(exc), code=1)
 

@@ -170,7 +170,7 @@ def hall(
     counters: Annotated[int, typer.Option(help="Number of counters.")] = 4,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 120.0,
     devices_out: Annotated[
-        Path | None, typer.Option(help="Write the [[devices]] tables for hall.toml here.")
+        Path | None, typer.Option(help="Write the devices tables of hall.toml here.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the day.")] = 1,
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ from edge.drivers.framing import FRAMER_NAMES, make_framer
 from edge.drivers.profile_schema import MqttLink, Profile
 from edge.errors import ConfigError
 
-# The repo's firmware-configs/ folder, next to the `edge` package.
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "firmware-configs"
+# The repo's firmware-configs/ folder, next to the `edge` package; a wheel install puts a
+# copy under <prefix>/share/hall-edge/firmware-configs (pyproject.toml, data-files).
+_CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "firmware-configs"
+_INSTALLED_DIR = Path(sys.prefix) / "share" / "hall-edge" / "firmware-configs"
+BUILTIN_DIR = _CHECKOUT_DIR if _CHECKOUT_DIR.is_dir() else _INSTALLED_DIR
 
 _KIND_FRAMERS = {"invoice_printer": "escpos_status"}
 # Placeholders every command template may use besides its arguments and the settings.

@@ -39,9 +39,17 @@ class CodecTransport:
 
 
 def _codec_handler(hub: Hub, device_id: str, codec: MqttCodec) -> Callable[[str, bytes, Ack], bool]:
+    limit = hub.cfg.hall_broker.max_message_bytes
+
     def handle(topic: str, payload: bytes, ack: Ack) -> bool:
         if not codec.owns(topic):
             return False
+        if len(payload) > limit:
+            detail = f"{len(payload)} bytes, limit {limit}"
+            hub.pipeline.dead_letter(
+                DeadLetter(topic, "too_large", detail, payload, device_id), ack
+            )
+            return True
         state = codec.decode_state(topic, payload)
         if state is not None:
             hub.devices.set_online(device_id, state, "", ack)

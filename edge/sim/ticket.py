@@ -38,6 +38,7 @@ class TicketMachineSim(FramedSim):
         self.machine = machine
         self._numbers = itertools.count(1)
         self.printed: list[PrintedTicket] = []
+        self.refused: list[tuple[str, str]] = []  # (request id, reason)
         self.printed_event = asyncio.Event()
         self.fail_next_print = False
 
@@ -56,6 +57,10 @@ class TicketMachineSim(FramedSim):
 
     def handle(self, frame: Frame) -> list[Outgoing]:
         text = frame.payload.decode(ENCODING, "replace")
+        if text.startswith("NAK,"):
+            parts = text.split(",", 3)
+            self.refused.append((parts[1], parts[2] if len(parts) > 2 else ""))
+            return [self._line(f"OK,{parts[1]}")]
         if not text.startswith("PRT,"):
             return []
         parts = text.split(",")

@@ -387,6 +387,11 @@ class Journal:
                 "DELETE FROM source_ids WHERE received_ms < ?",
                 (t - int(source_id_days * 86_400_000),),
             )
+            # Dead letters are evidence for an installer: kept as long as the history.
+            conn.execute(
+                "DELETE FROM dead_letters WHERE received_ms < ?",
+                (t - int(journal_days * 86_400_000),),
+            )
             conn.execute(
                 "DELETE FROM commands WHERE received_ms < ?", (t - int(command_days * 86_400_000),)
             )

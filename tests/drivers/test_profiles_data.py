@@ -30,6 +30,7 @@ SAMPLE_ARGS = {
     "rating.start": {"rating_id": "r1", "ticket_no": "A012"},
     "rating.cancel": {},
     "ticket.print": {"request_id": "K1-0001", "ticket_no": "A012", "service": "payment"},
+    "ticket.refuse": {"request_id": "K1-0002", "reason": "closed", "text": "暂停取号"},
     "display.show_call": {"ticket_no": "A012", "counter": 3},
     "voice.announce": {"text": "请A012号到3号窗口"},
     "printer.print_invoice": {"invoice_no": "00012345", "amount_cents": 12850},

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from edge.config.hub import DeviceSection
+from edge.drivers.framing import Frame
 from edge.drivers.hotplug import PortWatcher
 from edge.drivers.link import Driver
 from edge.drivers.profiles import ProfileSet, load_profiles
@@ -152,3 +153,15 @@ async def test_modbus_pad_polled_rating_acknowledged_by_clearing_the_register(
         sim.pad.rate(1)  # the next customer gives the same level: a new rating (counter moved)
         await eventually(lambda: len(port.of_type("rating.submitted")) == 2)
         assert [d for d in port.dead if not d[3].startswith("no_rule")] == []
+
+
+
+def test_ticket_machine_shows_a_refusal() -> None:
+    link = PtyLink()
+    try:
+        sim = TicketMachineSim(link.port)
+        out = sim.handle(Frame(payload="NAK,K1-9,closed,暂停取号".encode("gb18030")))
+    finally:
+        link.unplug()
+    assert sim.refused == [("K1-9", "closed")]
+    assert [f.payload for f in out if isinstance(f, Frame)] == [b"OK,K1-9"]
