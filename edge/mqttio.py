@@ -152,6 +152,8 @@ class MqttLink:
         self._connected: asyncio.Future[bool] = self._loop.create_future()
         self.closed: asyncio.Future[str] = self._loop.create_future()
         self._sock: Any = None
+        self._paused = False
+        self.server_receive_maximum = 65535
         self._misc: asyncio.Task[None] | None = None
         self.session_present = False
 
@@ -198,6 +200,8 @@ class MqttLink:
         client = self.client
         read_packet = client._packet_read
         for _ in range(512):
+            if self._paused:
+                return
             if client.socket() is None:
                 self._lost("socket closed")
                 return
@@ -208,7 +212,7 @@ class MqttLink:
                 client._loop_rc_handle(rc)
                 self._lost(f"read: {paho.error_string(rc)}")
                 return
-        if client.buffered():
+        if client.buffered() and not self._paused:
             # Bytes already read from the socket will not wake the selector again.
             self._loop.call_soon(self._read)
 
@@ -218,9 +222,11 @@ class MqttLink:
             self._lost(f"write: {paho.error_string(rc)}")
 
     # -- protocol callbacks ---------------------------------------------------------------
-    def _on_connect(self, _c: paho.Client, _u: Any, flags: Any, rc: ReasonCode, _p: Any) -> None:
+    def _on_connect(self, _c: paho.Client, _u: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
         if self._connected.done():
             return
+        # MQTT 5: how many QoS 1 messages the broker takes in flight from us (absent: 65535).
+        self.server_receive_maximum = int(getattr(props, "ReceiveMaximum", 65535) or 65535)
         if rc.is_failure:
             self._connected.set_exception(LinkError(f"{self.options.url}: refused: {rc}"))
         else:
@@ -301,6 +307,23 @@ class MqttLink:
 
     def ack(self, mid: int, qos: int) -> None:
         self.client.ack(mid, qos)
+
+    def pause_reading(self) -> bool:
+        """Stop reading (back-pressure): unread messages stay with the broker, not in our RAM.
+
+        True if this call paused it (False: already paused or closed)."""
+        if self._sock is None or self._paused:
+            return False
+        self._paused = True
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self._sock)
+        return True
+
+    def resume_reading(self) -> None:
+        if self._sock is not None and self._paused and not self.closed.done():
+            self._paused = False
+            self._loop.add_reader(self._sock, self._read)
+            self._loop.call_soon(self._read)  # bytes may already wait in our buffer
 
     @property
     def is_open(self) -> bool:

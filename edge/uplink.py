@@ -252,6 +252,10 @@ class Uplink:
         self._live_overflow = False
         self.stats.connected = True
         backlog_end = self.journal.last_seq
+        # Only what waited through the outage is `resent` and paced (no reconnect storm);
+        # events that overflowed the live queue later were never sent: they go at once.
+        outage_end = backlog_end
+        window = max(1, min(self.cfg.window, link.server_receive_maximum))
         link.publish(self.state_topic, self._state_payload("online"), 1, True)
         for device_id, state in self.device_states().items():
             link.publish(
@@ -261,14 +265,14 @@ class Uplink:
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
         cursor = first if first is not None else backlog_end + 1
-        bucket = TokenBucket(self.cfg.drain_rate, float(self.cfg.window))
+        bucket = TokenBucket(self.cfg.drain_rate, float(window))
         page: deque[OutboxRow] = deque()
         flusher = asyncio.create_task(self._ack_flusher())
         link.closed.add_done_callback(lambda _f: self._wake.set())
         self._last_progress = time.monotonic()
         try:
             while link.is_open:
-                window_free = self.cfg.window - len(self._in_flight)
+                window_free = window - len(self._in_flight)
                 progressed = False
                 # Live events first: they are what the hall is doing now.
                 while window_free > 0 and self._live:
@@ -290,11 +294,17 @@ class Uplink:
                         page.extend(r for r in rows if r.seq <= backlog_end)
                         if not page:
                             cursor = backlog_end + 1
-                    while page and window_free > 0 and bucket.take():
-                        row = page.popleft()
+                    while page and window_free > 0:
+                        row = page[0]
+                        if row.seq <= outage_end:
+                            if not bucket.take():
+                                break
+                            self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
+                            self.stats.resent += 1
+                        else:
+                            self._send(link, row.seq, row.type, row.envelope)
+                        page.popleft()
                         cursor = row.seq + 1
-                        self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
-                        self.stats.resent += 1
                         window_free -= 1
                         progressed = True
                 if self._stalled():
@@ -310,7 +320,7 @@ class Uplink:
                     continue
                 self._wake.clear()
                 timeout = 0.5
-                if cursor <= backlog_end and window_free > 0:
+                if cursor <= min(backlog_end, outage_end) and window_free > 0:
                     timeout = bucket.wait_s()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)

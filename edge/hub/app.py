@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,8 +20,8 @@ from edge.errors import CommandError, EdgeError, StoreError
 from edge.hub import systemd
 from edge.hub.commands import CommandRouter
 from edge.hub.devices import DeviceTable
+from edge.hub.gate import JournalGate
 from edge.hub.hall import HUB_STATE_TOPIC, HallLink
-from edge.hub.inline import InlineExecutor
 from edge.hub.pipeline import Ack, JournalPipeline
 from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
 from edge.store import BatchResult, Journal, JournalReader
@@ -35,7 +35,7 @@ Decide = Callable[[JournaledEvent], bool]
 
 
 class _CommandLog:
-    """The router's command log, kept in the journal database on the journal thread."""
+    """The router's command log, kept in the journal database (through the journal gate)."""
 
     def __init__(self, journal: Journal, executor: Executor) -> None:
         self.journal, self.executor = journal, executor
@@ -60,7 +60,7 @@ class Hub:
         self.started = time.monotonic()
         self.since = datetime.now(UTC).isoformat(timespec="seconds")
         self.db_path = cfg.resolve(cfg.store.path)
-        self.journal_executor: Executor = InlineExecutor()  # see hub/inline.py
+        self.journal_executor = JournalGate()  # see hub/gate.py
         self.journal = Journal(
             self.db_path,
             cfg.hall.id,
@@ -112,7 +112,9 @@ class Hub:
             publish_hall=self.hall.publish,
             on_state_change=self._device_state_changed,
         )
-        self.devices.on_error = lambda d, m: self.journal.device_state(d, None, m)
+        self.devices.on_error = lambda d, m: self._journal_later(
+            self.journal.device_state, d, None, m
+        )
         self.router = CommandRouter(
             self.devices,
             _CommandLog(self.journal, self.journal_executor),
@@ -164,13 +166,6 @@ class Hub:
 
     def _on_written(self, result: BatchResult) -> None:
         self.uplink.notify(result.written)
-        per_device: dict[str, tuple[int, int]] = {}
-        for w in result.written:
-            n, _ = per_device.get(w.event.device_id, (0, 0))
-            per_device[w.event.device_id] = (n + 1, int(w.event.time.timestamp() * 1000))
-        if per_device:
-            # The journal runs inline on this loop (see hub/inline.py): a plain call.
-            self.journal.device_events(per_device)
         if self.publish_local_events:
             for w in result.written:
                 self.hall.publish(f"hall/events/{type_to_path(w.event.type)}", w.envelope, 0, False)
@@ -227,7 +222,12 @@ class Hub:
 
     def _device_state_changed(self, device_id: str, state: dict[str, Any]) -> None:
         self.uplink.publish_device_state(device_id, state)
-        self.journal.device_state(device_id, state["state"] == "online")
+        self._journal_later(self.journal.device_state, device_id, state["state"] == "online")
+
+    def _journal_later(self, fn: Callable[..., Any], *args: Any) -> None:
+        """A journal write nobody waits for: through the gate, in turn with the batches."""
+        fut = self.journal_executor.submit(fn, *args)
+        fut.add_done_callback(_log_journal_error)
 
     # -- hall-side callbacks --------------------------------------------------------------
     def _device_state_message(self, device_id: str, online: bool, ack: Ack) -> None:
@@ -287,7 +287,11 @@ class Hub:
                 "rate": round(u.rate, 1),
                 "last_error": u.last_error,
             },
-            "hall": {"connected": self.hall.connected.is_set(), "received": self.hall.received},
+            "hall": {
+                "connected": self.hall.connected.is_set(),
+                "received": self.hall.received,
+                "read_pauses": self.hall.pauses,
+            },
             "alerts": self.alerts_raised,
             "service_errors": self.service_errors,
             "replies": {str(k): v for k, v in sorted(self.router.counts.items())},
@@ -368,7 +372,9 @@ class Hub:
             await asyncio.wait_for(self.pipeline.drained(), 5.0)
         if self.final_rule_state is not None:
             with contextlib.suppress(Exception):
-                self.journal.write_batch([], rule_state=self.final_rule_state)
+                self.journal_executor.submit(
+                    self.journal.write_batch, [], rule_state=self.final_rule_state
+                ).result()
         with contextlib.suppress(Exception):
             await self.uplink.close()
         self.hall.closing = True
@@ -431,6 +437,11 @@ class Hub:
             systemd.notify("WATCHDOG=1")
             self.hall.publish("hall/hub/metrics", _json.encode(self.metrics()), 0, True)
             await asyncio.sleep(period)
+
+
+def _log_journal_error(fut: Future[Any]) -> None:
+    if fut.exception() is not None:
+        log.error("journal write failed: %s", fut.exception())
 
 
 def _log_task_error(task: asyncio.Task[Any]) -> None:

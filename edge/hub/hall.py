@@ -54,6 +54,8 @@ class HallLink:
         self.connects = 0
         self.last_error = ""
         self.closing = False
+        self.pauses = 0
+        pipeline.on_low_water.append(self._resume)
 
     @property
     def client_id(self) -> str:
@@ -121,6 +123,10 @@ class HallLink:
             log.warning("hall broker: connection lost (%s)", self.last_error)
             await asyncio.sleep(backoff.next())
 
+    def _resume(self) -> None:
+        if self.link is not None:
+            self.link.resume_reading()
+
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         link = self.link
         if link is None or not link.is_open or not self.connected.is_set():
@@ -172,6 +178,8 @@ class HallLink:
                 self._dead(topic, payload, exc.reason, exc.detail, device_id, ack)
                 return
             self.pipeline.submit(event, ack)
+            if self.pipeline.pending >= self.pipeline.high_water and link.pause_reading():
+                self.pauses += 1
             return
         if kind == "state" and not path:
             try:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from edge.errors import SpoolFullError
+from edge.hub.gate import JournalGate
 from edge.model import Event, JournaledEvent
 from edge.store import BatchResult, DeadLetter, Journal
 
@@ -37,7 +38,7 @@ class JournalPipeline:
     def __init__(
         self,
         journal: Journal,
-        executor: Executor,
+        executor: JournalGate,
         max_rows: int,
         on_written: Callable[[BatchResult], None],
         decide: Callable[[JournaledEvent], bool] | None = None,
@@ -58,6 +59,11 @@ class JournalPipeline:
         self.dead_letters = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # Back-pressure: above the high mark the hall link stops reading (the broker keeps
+        # the messages, on disk if it must); below the low mark it reads again.
+        self.high_water = 4 * max_rows
+        self.low_water = max_rows
+        self.on_low_water: list[Callable[[], None]] = []
 
     def submit(self, event: Event, ack: Ack | None = None) -> None:
         self._items.append(_Item(event, None, ack))
@@ -74,7 +80,6 @@ class JournalPipeline:
         return len(self._items)
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._items:
                 self.idle.set()
@@ -85,14 +90,7 @@ class JournalPipeline:
             events = [it.event for it in batch if it.event is not None]
             dead = [it.dead for it in batch if it.dead is not None]
             try:
-                result = await loop.run_in_executor(
-                    self.executor,
-                    self.journal.write_batch,
-                    events,
-                    dead,
-                    self.decide,
-                    self.rule_state,
-                )
+                result = await self._journal(events, dead)
             except SpoolFullError as exc:
                 # Nothing of the batch is committed, so nothing is acknowledged: the brokers
                 # and serial devices keep it until there is room again.
@@ -115,6 +113,32 @@ class JournalPipeline:
             self.duplicates += result.duplicates
             self.dead_letters += result.dead_letters
             self.on_written(result)
+            if len(self._items) <= self.low_water:
+                for resume in self.on_low_water:
+                    resume()
+
+    async def _journal(self, events: list[Event], dead: list[DeadLetter]) -> BatchResult:
+        loop = asyncio.get_running_loop()
+        journal = self.journal
+
+        def write() -> BatchResult:
+            return journal.write_batch(events, dead, self.decide, self.rule_state, commit=False)
+
+        result = await loop.run_in_executor(self.executor, write)
+        if result.committed:
+            return result  # the disk-full path committed it already
+        try:
+            await self.executor.commit(journal.commit_pending)
+        except sqlite3.OperationalError:
+            # The COMMIT itself failed (a full disk shows up here too): roll back and take the
+            # slow path, which makes room and tries again, or raises SpoolFullError.
+            journal.abort_pending()
+
+            def again() -> BatchResult:
+                return journal.write_batch(events, dead, self.decide, self.rule_state)
+
+            return await loop.run_in_executor(self.executor, again)
+        return journal.finish_pending()
 
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""

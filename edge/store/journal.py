@@ -52,9 +52,13 @@ class BatchResult:
     written: list[Written] = field(default_factory=list)
     duplicates: int = 0
     dead_letters: int = 0
-    dropped: dict[str, int] = field(
-        default_factory=dict
-    )  # status-like events dropped from the spool
+    # Status-like events dropped from the spool, by type.
+    dropped: dict[str, int] = field(default_factory=dict)
+    committed: bool = True  # False: the transaction is open; commit_pending/finish_pending follow
+
+
+# A batch written but not yet committed: (last seq, spool bytes and rows added, drops, result).
+_Pending = tuple[int, int, int, tuple[dict[str, int], int, int], BatchResult]
 
 
 def now_ms() -> int:
@@ -106,6 +110,7 @@ class Journal:
         self.spool_bytes = int(row[0])
         self.spool_count = int(row[1])
         self.ids = EventIds()
+        self._pending: _Pending | None = None
 
     def close(self) -> None:
         self.conn.close()
@@ -117,15 +122,21 @@ class Journal:
         dead: Sequence[DeadLetter] = (),
         decide: Callable[[JournaledEvent], bool] | None = None,
         rule_state: Callable[[], bytes | None] | None = None,
+        *,
+        commit: bool = True,
     ) -> BatchResult:
         """Journal a batch in one transaction; `decide` says whether each event goes to the cloud.
 
         On a full disk, status-like events and delivered history make room and the batch
         is tried once more; if it still does not fit, SpoolFullError is raised and nothing
         of the batch is committed, so the caller must not acknowledge it.
+
+        With `commit=False` the rows are written but the transaction stays open (unless the
+        slow disk-full path ran): the hub then runs `commit_pending` on a thread, so the
+        fsync does not stall its event loop, and `finish_pending` afterwards.
         """
         try:
-            return self._write(events, dead, decide, rule_state)
+            return self._write(events, dead, decide, rule_state, commit)
         except sqlite3.OperationalError as exc:
             if not any(s in str(exc).lower() for s in _DISK_FULL):
                 raise StoreError(f"{self.path}: {exc}") from None
@@ -145,6 +156,7 @@ class Journal:
         dead: Sequence[DeadLetter],
         decide: Callable[[JournaledEvent], bool] | None,
         rule_state: Callable[[], bytes | None] | None,
+        commit: bool = True,
     ) -> BatchResult:
         result = BatchResult()
         conn = self.conn
@@ -204,18 +216,53 @@ class Journal:
                 blob = rule_state()
                 if blob is not None:
                     conn.execute("INSERT OR REPLACE INTO rule_state VALUES (1, ?)", (blob,))
+            if result.written:
+                per_device: dict[str, list[int]] = {}
+                for w in result.written:
+                    n = per_device.setdefault(w.event.device_id, [0, 0])
+                    n[0] += 1
+                    n[1] = int(w.event.time.timestamp() * 1000)
+                conn.executemany(
+                    "INSERT INTO devices (device_id, events, last_event_ms) VALUES (?,?,?)"
+                    " ON CONFLICT(device_id) DO UPDATE SET events=events+excluded.events,"
+                    " last_event_ms=excluded.last_event_ms",
+                    [(d, n, t) for d, (n, t) in per_device.items()],
+                )
             dropped = self._enforce_budget(spool_added)
-            conn.execute("COMMIT")
+            self._pending = (seq, spool_added, spool_rows, dropped, result)
+            if commit:
+                conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self.ids = EventIds()  # ids handed out for the lost batch are never reused anyway
+            self.abort_pending()
             raise
+        if not commit:
+            result.committed = False
+            return result
+        return self.finish_pending()
+
+    def commit_pending(self) -> None:
+        """COMMIT the batch `write_batch(commit=False)` left open (may run on another thread)."""
+        self.conn.execute("COMMIT")
+
+    def finish_pending(self) -> BatchResult:
+        """After the commit: the journal's counters take the batch in."""
+        if self._pending is None:
+            raise StoreError("no batch is waiting to be finished")
+        seq, spool_added, spool_rows, dropped, result = self._pending
+        self._pending = None
         self.last_seq = seq
         self.spool_bytes += spool_added - dropped[1]
         self.spool_count += spool_rows - dropped[2]
         result.dropped = dropped[0]
+        result.committed = True
         return result
+
+    def abort_pending(self) -> None:
+        """Roll back an open batch: nothing of it happened."""
+        self._pending = None
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self.ids = EventIds()  # ids handed out for the lost batch are never reused anyway
 
     # -- spool policy -----------------------------------------------------------------
     def _enforce_budget(self, adding: int) -> tuple[dict[str, int], int, int]:
@@ -362,15 +409,6 @@ class Journal:
                 " last_error=excluded.last_error",
                 (device_id, error),
             )
-
-    def device_events(self, counts: dict[str, tuple[int, int]]) -> None:
-        """Per device: (events journaled, time of the last one) — for `hall-edge devices`."""
-        self.conn.executemany(
-            "INSERT INTO devices (device_id, events, last_event_ms) VALUES (?,?,?)"
-            " ON CONFLICT(device_id) DO UPDATE SET events=events+excluded.events,"
-            " last_event_ms=excluded.last_event_ms",
-            [(d, n, t) for d, (n, t) in counts.items()],
-        )
 
     # -- housekeeping -----------------------------------------------------------------
     def prune(self, journal_days: float, source_id_days: float, command_days: float) -> int:
