@@ -369,7 +369,15 @@ class Uplink:
             return
         acked, self._acked = self._acked, []
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.journal_executor, self.journal.delivered, acked)
+        try:
+            await loop.run_in_executor(self.journal_executor, self.journal.delivered, acked)
+        except Exception:
+            # Kept for the next flush: an acknowledged event left in the outbox would only
+            # be sent again (a duplicate), but it must not be forgotten silently.
+            self._acked = acked + self._acked
+            log.exception(
+                "cloud: could not clear %d acknowledged events from the outbox", len(acked)
+            )
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
         parts = msg.topic.split("/")

@@ -42,22 +42,38 @@ class JournalGate(Executor):
             _run(fut, call, args)
         return fut
 
-    async def commit(self, fn: Callable[[], None]) -> None:
-        """Run `fn` (the COMMIT) on the thread; the loop goes on meanwhile."""
+    def hold(self) -> None:
+        """From now on other calls queue: a transaction is open (see `release`)."""
         self._busy = True
+
+    def release(self) -> None:
+        """The transaction is over: run what queued meanwhile, in order."""
+        self._busy = False
+        while self._queue and not self._busy:
+            fut, call, args = self._queue.popleft()
+            _run(fut, call, args)
+
+    async def commit(self, fn: Callable[[], None]) -> None:
+        """Hold, run `fn` (the COMMIT) on the thread, release."""
+        self.hold()
         try:
-            await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+            await self.on_thread(fn)
         finally:
-            self._busy = False
-            while self._queue and not self._busy:
-                fut, call, args = self._queue.popleft()
-                _run(fut, call, args)
+            self.release()
+
+    async def on_thread(self, fn: Callable[[], None]) -> None:
+        """Run `fn` (the COMMIT) on the thread while held; the loop goes on meanwhile."""
+        await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._thread.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _run(fut: Future[Any], call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    # A caller that gave up while queued (its task was cancelled, e.g. the uplink's ack
+    # flusher when the cloud link drops) gets nothing run and nothing set.
+    if not fut.set_running_or_notify_cancel():
+        return
     try:
         fut.set_result(call(*args))
     except BaseException as exc:

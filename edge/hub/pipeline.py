@@ -118,27 +118,25 @@ class JournalPipeline:
                     resume()
 
     async def _journal(self, events: list[Event], dead: list[DeadLetter]) -> BatchResult:
-        loop = asyncio.get_running_loop()
-        journal = self.journal
-
-        def write() -> BatchResult:
-            return journal.write_batch(events, dead, self.decide, self.rule_state, commit=False)
-
-        result = await loop.run_in_executor(self.executor, write)
-        if result.committed:
-            return result  # the disk-full path committed it already
+        journal, gate = self.journal, self.executor
+        # Held from the first INSERT to the end of the COMMIT: no other journal call may
+        # run inside this open transaction (they queue in the gate and run after it).
+        gate.hold()
         try:
-            await self.executor.commit(journal.commit_pending)
-        except sqlite3.OperationalError:
-            # The COMMIT itself failed (a full disk shows up here too): roll back and take the
-            # slow path, which makes room and tries again, or raises SpoolFullError.
-            journal.abort_pending()
-
-            def again() -> BatchResult:
+            result = journal.write_batch(events, dead, self.decide, self.rule_state, commit=False)
+            if result.committed:
+                return result  # the disk-full path committed it already
+            try:
+                await gate.on_thread(journal.commit_pending)
+            except sqlite3.OperationalError:
+                # The COMMIT itself failed (a full disk shows up here too): roll back and
+                # take the slow path, which makes room and tries again, or raises
+                # SpoolFullError.
+                journal.abort_pending()
                 return journal.write_batch(events, dead, self.decide, self.rule_state)
-
-            return await loop.run_in_executor(self.executor, again)
-        return journal.finish_pending()
+            return journal.finish_pending()
+        finally:
+            gate.release()
 
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""
