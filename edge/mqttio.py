@@ -281,7 +281,7 @@ class MqttLink:
             return await asyncio.wait_for(asyncio.shield(self._connected), timeout)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             self.abort()
-            raise LinkError(f"{o.url}: cannot connect: {exc or type(exc).__name__}") from None
+            raise LinkError(f"{o.url}: cannot connect: {str(exc) or type(exc).__name__}") from None
         except LinkError:
             self.abort()
             raise
