@@ -84,6 +84,7 @@ class Hub:
             self._on_written,
             decide=self._decide,
             rule_state=self._dump_rule_state,
+            linger_s=cfg.store.batch_linger_ms / 1000,
         )
         self.uplink = Uplink(
             cfg.cloud,
