@@ -106,7 +106,10 @@ def test_ticket_call_display_rating_reach_the_cloud(
 
             def arrived() -> bool:
                 types = {e["type"] for e in cloud.envelopes()}
-                return {"queue.ticket.completed", "rating.submitted"} <= types
+                status = any(
+                    t.startswith("halls/q-hall/queue/status/") for t, _, _ in cloud.messages
+                )
+                return status and {"queue.ticket.completed", "rating.submitted"} <= types
 
             for _ in range(300):
                 if arrived():
