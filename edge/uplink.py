@@ -371,6 +371,11 @@ class Uplink:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self.journal_executor, self.journal.delivered, acked)
+        except asyncio.CancelledError:
+            # Cancelled while queued behind a commit (the link dropped): nothing was
+            # deleted; keep them for the next flush.
+            self._acked = acked + self._acked
+            raise
         except Exception:
             # Kept for the next flush: an acknowledged event left in the outbox would only
             # be sent again (a duplicate), but it must not be forgotten silently.

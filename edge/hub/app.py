@@ -135,6 +135,8 @@ class Hub:
         self.ready = asyncio.Event()
         self.service_errors = 0
         self.alerts_raised = 0
+        self._unreported_drops: dict[str, int] = {}
+        self._last_drop_alert = -1e9
 
     # -- wiring points for the parts built on the core -----------------------------------
     def add_service(self, service: Service) -> None:
@@ -170,15 +172,9 @@ class Hub:
         if self.publish_local_events:
             for w in result.written:
                 self.hall.publish(f"hall/events/{type_to_path(w.event.type)}", w.envelope, 0, False)
-        if result.dropped:
-            n = sum(result.dropped.values())
-            self.raise_alert(
-                "warning",
-                "spool.budget",
-                f"上行缓存超出容量，已丢弃{n}条状态类事件（业务事件未丢弃）",
-                "spool",
-                extra={"dropped": result.dropped},
-            )
+        for etype, n in result.dropped.items():
+            self._unreported_drops[etype] = self._unreported_drops.get(etype, 0) + n
+        self._report_drops()
         outputs, self._rule_outputs = self._rule_outputs, []
         self.carry_out(outputs)
         for w in result.written:
@@ -188,6 +184,27 @@ class Hub:
                 except Exception:
                     self.service_errors += 1
                     log.exception("service %s failed on event %s", service.name, w.event.seq)
+
+    SPOOL_ALERT_INTERVAL_S = 30.0
+
+    def _report_drops(self, force: bool = False) -> None:
+        """One alert for the drops of up to 30 s: an alert is a business event itself, and
+        one per batch would fill the very spool whose status events it reports."""
+        if not self._unreported_drops:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_drop_alert < self.SPOOL_ALERT_INTERVAL_S:
+            return
+        self._last_drop_alert = now
+        dropped, self._unreported_drops = self._unreported_drops, {}
+        n = sum(dropped.values())
+        self.raise_alert(
+            "warning",
+            "spool.budget",
+            f"上行缓存超出容量，已丢弃{n}条状态类事件（业务事件未丢弃）",
+            "spool",
+            extra={"dropped": dropped},
+        )
 
     def carry_out(self, outputs: Sequence[Output]) -> None:
         """Events a service or rule derived are journaled; commands go to their devices."""
@@ -364,6 +381,7 @@ class Hub:
 
     async def _shutdown(self) -> None:
         systemd.notify("STOPPING=1")
+        self._report_drops(force=True)
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
                 await hook()
@@ -405,6 +423,7 @@ class Hub:
                 except Exception:
                     self.service_errors += 1
                     log.exception("service %s failed in tick", service.name)
+            self._report_drops()
             mono = time.monotonic()
             if mono - last_expiry >= 60:
                 last_expiry = mono

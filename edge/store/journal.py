@@ -149,6 +149,10 @@ class Journal:
                 raise SpoolFullError(
                     f"{self.path}: disk full even after making room: {exc2}"
                 ) from None
+            # What make_room dropped is reported like a budget drop: it raises the alert.
+            for etype, n in self.last_drops.items():
+                result.dropped[etype] = result.dropped.get(etype, 0) + n
+            self.last_drops = {}
             return result
 
     def _write(
