@@ -47,8 +47,11 @@ DOCS = ROOT / "docs"
 MY_DOCS = [README, DOCS / "contract.md", DOCS / "configuration.md", DOCS / "operations.md"]
 # A profile's name as the docs write it: `counter-caller-485`, `guide-robot-mqtt`...
 PROFILE_NAME = r"`([a-z0-9]+(?:-[a-z0-9]+)*-(?:485|mqtt|serial|escpos|modbus|snapshot))`"
-BASE = {"hall": {"id": "doc-hall"}, "hall_broker": {"url": "mqtt://127.0.0.1:1883"},
-        "cloud": {"url": "mqtt://127.0.0.1:1884"}}
+BASE = {
+    "hall": {"id": "doc-hall"},
+    "hall_broker": {"url": "mqtt://127.0.0.1:1883"},
+    "cloud": {"url": "mqtt://127.0.0.1:1884"},
+}
 
 
 def text(path: Path) -> str:
@@ -104,8 +107,18 @@ def test_readme_hall_toml_is_a_valid_complete_config(tmp_path: Path) -> None:
     assert load(folder / "hall.toml") == cfg
     notes = check_config(cfg)  # profiles and their settings, the rule files and params
     assert any(n.startswith("devices:") for n in notes) and any("rules" in n for n in notes)
-    every_section = {"hall", "hall_broker", "cloud", "store", "commands", "devices",
-                     "queue", "kpi", "rules", "faces"}
+    every_section = {
+        "hall",
+        "hall_broker",
+        "cloud",
+        "store",
+        "commands",
+        "devices",
+        "queue",
+        "kpi",
+        "rules",
+        "faces",
+    }
     assert every_section <= set(data), every_section - set(data)
     assert cfg.faces.enabled and cfg.queue.services and len(cfg.devices) >= 10
     # /etc/hall-edge is read-only under systemd: the journal and the vault live elsewhere.
@@ -123,9 +136,14 @@ def test_configuration_page_fragments_are_valid(tmp_path: Path) -> None:
 
 def test_configuration_page_names_every_core_key() -> None:
     doc = text(DOCS / "configuration.md")
-    structs = [hub_sections.HallSection, hub_sections.HallBrokerSection,
-               hub_sections.CloudSection, hub_sections.StoreSection,
-               hub_sections.CommandsSection, hub_sections.DeviceSection]
+    structs = [
+        hub_sections.HallSection,
+        hub_sections.HallBrokerSection,
+        hub_sections.CloudSection,
+        hub_sections.StoreSection,
+        hub_sections.CommandsSection,
+        hub_sections.DeviceSection,
+    ]
     keys = {f.name for s in structs for f in msgspec.structs.fields(s)} | {"profiles_dir"}
     assert not [k for k in sorted(keys) if f"`{k}`" not in doc]
 
@@ -190,17 +208,26 @@ def test_contract_envelope_examples_are_what_the_code_makes() -> None:
     example, resent = fenced(body, "json")[:2]
     doc = msgspec.json.decode(example)
     made = envelope.encode(
-        hall_id=doc["hallid"], seq=doc["hallseq"], event_id=doc["id"], event_type=doc["type"],
-        device_id=doc["deviceid"], time=datetime.fromisoformat(doc["time"]),
-        tz=ZoneInfo("Asia/Shanghai"), data=doc["data"],
+        hall_id=doc["hallid"],
+        seq=doc["hallseq"],
+        event_id=doc["id"],
+        event_type=doc["type"],
+        device_id=doc["deviceid"],
+        time=datetime.fromisoformat(doc["time"]),
+        tz=ZoneInfo("Asia/Shanghai"),
+        data=doc["data"],
     )
     assert msgspec.json.decode(made) == doc
     again = msgspec.json.decode(resent)
     del again["resent"]
     rebuilt = envelope.encode(
-        hall_id=again["hallid"], seq=again["hallseq"], event_id=again["id"],
-        event_type=again["type"], device_id=again["deviceid"],
-        time=datetime.fromisoformat(again["time"]), tz=ZoneInfo("Asia/Shanghai"),
+        hall_id=again["hallid"],
+        seq=again["hallseq"],
+        event_id=again["id"],
+        event_type=again["type"],
+        device_id=again["deviceid"],
+        time=datetime.fromisoformat(again["time"]),
+        tz=ZoneInfo("Asia/Shanghai"),
         data=again["data"],
     )
     assert envelope.mark_resent(rebuilt) == resent.strip().encode()
@@ -231,8 +258,14 @@ def test_contract_names_every_event_command_code_and_reason() -> None:
     codes = section(doc, "## 6. Replies and reply codes")
     for code in (DONE, ACCEPTED, BAD_ARGS, NOT_FOUND, TIMEOUT, DEVICE_ERROR, OFFLINE):
         assert f"\n| {code} |" in codes
-    reasons = [convention.INVALID_JSON, convention.NOT_AN_OBJECT, convention.UNKNOWN_DEVICE,
-               convention.TOO_LARGE, convention.BAD_TOPIC, convention.BAD_FIELD]
+    reasons = [
+        convention.INVALID_JSON,
+        convention.NOT_AN_OBJECT,
+        convention.UNKNOWN_DEVICE,
+        convention.TOO_LARGE,
+        convention.BAD_TOPIC,
+        convention.BAD_FIELD,
+    ]
     assert not [r for r in reasons if f"`{r}`" not in doc]
 
 
@@ -283,9 +316,17 @@ def test_links_between_docs_resolve() -> None:
 def test_hub_unit_matches_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
     unit = text(ROOT / "systemd" / "hall-edge.service")
     settings = [line for line in unit.splitlines() if line and not line.startswith(("#", "["))]
-    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=30", "Restart=always",
-                 "SupplementaryGroups=dialout", "StateDirectory=hall-edge", "ProtectSystem=strict",
-                 "DevicePolicy=closed", "DeviceAllow=char-ttyUSB rw"):
+    for line in (
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=30",
+        "Restart=always",
+        "SupplementaryGroups=dialout",
+        "StateDirectory=hall-edge",
+        "ProtectSystem=strict",
+        "DevicePolicy=closed",
+        "DeviceAllow=char-ttyUSB rw",
+    ):
         assert line in settings, line
     hidden = [s for s in settings if s.startswith("PrivateDevices=")]
     assert not hidden, "serial ports must stay visible"
@@ -300,14 +341,20 @@ def test_hub_unit_matches_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_units_pass_systemd_analyze_verify(tmp_path: Path, unit: str) -> None:
     body = text(ROOT / "systemd" / unit)
     (tmp_path / unit).write_text(re.sub(r"^ExecStart=\S+", "ExecStart=/bin/true", body, flags=re.M))
-    out = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)],
-                         check=False, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / unit)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and not out.stderr.strip() and not out.stdout.strip(), out.stderr
 
 
 class _Client:
-    def __init__(self, port: int, client_id: str, user: str | None, password: str | None,
-                 clean: bool = True) -> None:
+    def __init__(
+        self, port: int, client_id: str, user: str | None, password: str | None, clean: bool = True
+    ) -> None:
         self.got: list[str] = []
         self.refused: int | None = None
         self.up = threading.Event()

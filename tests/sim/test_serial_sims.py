@@ -155,7 +155,6 @@ async def test_modbus_pad_polled_rating_acknowledged_by_clearing_the_register(
         assert [d for d in port.dead if not d[3].startswith("no_rule")] == []
 
 
-
 def test_ticket_machine_shows_a_refusal() -> None:
     link = PtyLink()
     try:
