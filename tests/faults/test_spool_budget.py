@@ -124,10 +124,12 @@ def test_byte_budget_drops_oldest_status_events_never_business(
     assert not [r for r in missing if r.type in BUSINESS]
     assert {r.type for r in missing} <= set(STATUS)
     # ...as many as the drops table counts, type by type. A status-like event dropped after
-    # the uplink read it into its page still goes out, so the table may count a few more
-    # than are missing (seen: 0-3 a run), never fewer.
+    # the uplink read it into its page (500 rows) or put it in flight (`cloud.window`,
+    # 1000) still goes out, so the table may count up to that many more than are missing,
+    # never fewer.
     per_type = Counter(r.type for r in missing)
-    assert all(0 <= view.drops.get(t, 0) - per_type[t] <= 10 for t in STATUS), view.drops
+    in_reach = 500 + 1000
+    assert all(0 <= view.drops.get(t, 0) - per_type[t] <= in_reach for t in STATUS), view.drops
     assert dropped >= n // 2, "the budget really was exceeded"
     # ...and they are among the oldest status-like events.
     status = [r for r in view.rows if r.type in STATUS]
