@@ -17,7 +17,8 @@ from the journal every second) and from the consumer; live events' latency durin
 drain; the hub's RSS over the drain; hallseq coverage at the consumer.
 Baseline, same run: the prefill rate of the same journal (events/s written by
 `Journal.write_batch` alone: no MQTT, no envelope copy, no PUBACK).
-Prints a table and writes bench/results/backlog.json.
+Prints a table and writes bench/results/backlog.json (backlog-drain-RATE.json for a paced
+run, e.g. `--events 100000 --drain-rate 2000`, the shipped pace).
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ def main() -> None:
             ["hub RSS during the drain", f"{d['rss_mb']['min']}–{d['rss_mb']['max']} MB"],
         ],
     )
-    save("backlog", out)
+    # The capacity run is bench/results/backlog.json; a paced run gets its own file.
+    save("backlog" if args.drain_rate >= 1e9 else f"backlog-drain-{args.drain_rate:g}", out)
 
 
 if __name__ == "__main__":
