@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import msgspec
@@ -13,8 +13,15 @@ _RESENT = b'{"resent":true,'
 
 
 def rfc3339(t: datetime, tz: tzinfo) -> str:
-    """RFC 3339 with milliseconds and the hall's offset: 2026-11-27T09:31:05.123+08:00."""
-    return t.astimezone(tz).isoformat(timespec="milliseconds")
+    """RFC 3339 with milliseconds and the hall's offset: 2026-11-27T09:31:05.123+08:00.
+
+    Total: a time so close to the ends of the calendar that the hall's offset would carry
+    it past them (decoders refuse such times; a bug must not stop the journal) stays in UTC.
+    """
+    try:
+        return t.astimezone(tz).isoformat(timespec="milliseconds")
+    except OverflowError:
+        return t.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def encode(

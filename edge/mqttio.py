@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[paho.MQTTMessage], None]
 
+# MQTT's own bounds: a topic is at most 65,535 bytes, a packet at most 268,435,455.
+MAX_TOPIC_BYTES = 65535
+MAX_PACKET = 268_435_455
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
@@ -144,7 +148,7 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         if on_message is not None:
-            self.client.on_message = lambda _c, _u, msg: on_message(msg)
+            self.client.on_message = lambda _c, _u, msg: self._deliver(on_message, msg)
         if on_publish is not None:
             self.client.on_publish = lambda _c, _u, mid, rc, _p: on_publish(
                 mid, rc.value if rc is not None else 0
@@ -154,8 +158,22 @@ class MqttLink:
         self._sock: Any = None
         self._paused = False
         self.server_receive_maximum = 65535
+        self.server_max_packet = MAX_PACKET
         self._misc: asyncio.Task[None] | None = None
         self.session_present = False
+
+    def _deliver(self, on_message: MessageCallback, msg: paho.MQTTMessage) -> None:
+        # An exception must never reach paho: it would keep the packet and hand it to us
+        # again on the next read, for ever (the hall link froze that way). The callers turn
+        # their own failures into dead letters; this is the last net.
+        try:
+            on_message(msg)
+        except Exception:
+            self.callback_errors += 1
+            if self.callback_errors <= 10 or self.callback_errors % 1000 == 0:
+                log.exception("%s: message handler failed", self.options.url)
+
+    callback_errors = 0
 
     # -- socket callbacks: may run on the executor thread during connect() ------------------
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -227,6 +245,8 @@ class MqttLink:
             return
         # MQTT 5: how many QoS 1 messages the broker takes in flight from us (absent: 65535).
         self.server_receive_maximum = int(getattr(props, "ReceiveMaximum", 65535) or 65535)
+        # MQTT 5: the largest packet the broker takes (absent: the protocol's own limit).
+        self.server_max_packet = int(getattr(props, "MaximumPacketSize", 0) or MAX_PACKET)
         if rc.is_failure:
             self._connected.set_exception(LinkError(f"{self.options.url}: refused: {rc}"))
         else:

@@ -31,7 +31,7 @@ from edge import __version__, envelope
 from edge.config import CloudSection
 from edge.errors import LinkError
 from edge.model import type_to_path
-from edge.mqttio import LinkOptions, MqttLink, Will
+from edge.mqttio import MAX_TOPIC_BYTES, LinkOptions, MqttLink, Will
 from edge.store import Journal, JournalReader, OutboxRow, Written
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class UplinkStats:
     acked: int = 0
     resent: int = 0
     stalls: int = 0
+    parked: int = 0
     in_flight: int = 0
     last_error: str = ""
     rate: float = 0.0  # acks/s over the last few seconds
@@ -108,6 +109,7 @@ class Uplink:
         on_command: CommandHandler,
         device_states: Callable[[], dict[str, dict[str, Any]]],
         resolve: Callable[[str], str] = str,
+        on_parked: Callable[[int, str, bytes, str], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.hall_id = hall_id
@@ -119,6 +121,7 @@ class Uplink:
         self.on_command = on_command
         self.device_states = device_states
         self.resolve = resolve
+        self.on_parked = on_parked
         self.stats = UplinkStats()
         self.since = datetime.now(UTC).isoformat(timespec="seconds")
         self.link: MqttLink | None = None
@@ -279,8 +282,7 @@ class Uplink:
                     seq, env, etype = self._live.popleft()
                     if seq <= backlog_end:
                         continue
-                    self._send(link, seq, etype, env)
-                    window_free -= 1
+                    window_free -= self._send(link, seq, etype, env)
                     progressed = True
                 if self._live_overflow and not self._live:
                     # Fallen back to disk: the rest of this connection's events are backlog.
@@ -299,13 +301,15 @@ class Uplink:
                         if row.seq <= outage_end:
                             if not bucket.take():
                                 break
-                            self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
-                            self.stats.resent += 1
+                            sent = self._send(
+                                link, row.seq, row.type, envelope.mark_resent(row.envelope)
+                            )
+                            self.stats.resent += sent
                         else:
-                            self._send(link, row.seq, row.type, row.envelope)
+                            sent = self._send(link, row.seq, row.type, row.envelope)
                         page.popleft()
                         cursor = row.seq + 1
-                        window_free -= 1
+                        window_free -= sent
                         progressed = True
                 if self._stalled():
                     self.stats.stalls += 1
@@ -327,13 +331,37 @@ class Uplink:
         finally:
             flusher.cancel()
 
-    def _send(self, link: MqttLink, seq: int, etype: str, env: bytes) -> None:
-        mid = link.publish(self.event_topic(etype), env, 1)
+    def _send(self, link: MqttLink, seq: int, etype: str, env: bytes) -> int:
+        """Publish one event; 1 if it is in flight, 0 if it could never be sent and is parked."""
+        topic = self.event_topic(etype)
+        try:
+            if len(topic.encode()) > MAX_TOPIC_BYTES:
+                raise ValueError(f"topic of {len(topic.encode())} bytes")
+            if len(env) + len(topic) + 16 > link.server_max_packet:
+                raise ValueError(f"{len(env)} bytes, the broker takes {link.server_max_packet}")
+            mid = link.publish(topic, env, 1)
+        except LinkError:
+            raise
+        except Exception as exc:
+            # Refused for this event's own sake (paho checks topics and sizes): retrying
+            # would wedge the whole outbox behind it. It leaves the outbox as a dead letter,
+            # and the hub journals `event.parked` so the cloud knows why the hallseq is
+            # missing.
+            self._park(seq, etype, env, f"{type(exc).__name__}: {exc}")
+            return 0
         if not self._in_flight:
             self._last_progress = time.monotonic()
         self._in_flight[mid] = seq
         self.stats.sent += 1
         self.stats.in_flight = len(self._in_flight)
+        return 1
+
+    def _park(self, seq: int, etype: str, env: bytes, reason: str) -> None:
+        self.stats.parked += 1
+        log.error("cloud: event %d (%.80s) cannot be sent, parked: %s", seq, etype, reason)
+        self._acked.append(seq)  # out of the outbox with the next flush
+        if self.on_parked is not None:
+            self.on_parked(seq, etype, env, reason)
 
     def _stalled(self) -> bool:
         return bool(self._in_flight) and (

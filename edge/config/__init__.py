@@ -26,6 +26,7 @@ from edge.config.queue import check as check_queue
 from edge.config.rules import RulesSection
 from edge.config.schema import convert
 from edge.errors import ConfigError
+from edge.limits import MAX_DEVICE_ID_CHARS
 
 __all__ = [
     "BrokerSection",
@@ -109,8 +110,17 @@ def _check_url(url: str, file: str, key: str) -> None:
 
 
 def _check(cfg: HubConfig, file: str) -> None:
-    if not cfg.hall.id or "/" in cfg.hall.id or "+" in cfg.hall.id or "#" in cfg.hall.id:
-        raise ConfigError(file, "hall.id", "a non-empty id without / + #", cfg.hall.id)
+    if (
+        not cfg.hall.id
+        or any(c in cfg.hall.id for c in "/+#")
+        or len(cfg.hall.id) > MAX_DEVICE_ID_CHARS
+    ):
+        raise ConfigError(
+            file,
+            "hall.id",
+            f"a non-empty id without / + # of at most {MAX_DEVICE_ID_CHARS} characters",
+            cfg.hall.id,
+        )
     try:
         zoneinfo.ZoneInfo(cfg.hall.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -141,8 +151,17 @@ def _check(cfg: HubConfig, file: str) -> None:
     seen: set[str] = set()
     for i, dev in enumerate(cfg.devices):
         key = f"devices[{i}].id"
-        if not dev.id or any(c in dev.id for c in "/+#") or dev.id == "hub":
-            raise ConfigError(file, key, "a device id without / + # and other than 'hub'", dev.id)
+        if (
+            not dev.id
+            or any(c in dev.id for c in "/+#")
+            or dev.id == "hub"
+            or len(dev.id) > MAX_DEVICE_ID_CHARS
+        ):
+            expected = (
+                f"a device id without / + #, other than 'hub', of at most {MAX_DEVICE_ID_CHARS}"
+                " characters"
+            )
+            raise ConfigError(file, key, expected, dev.id)
         if dev.id in seen:
             raise ConfigError(file, key, "an id used by one device only", dev.id)
         seen.add(dev.id)

@@ -9,17 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import msgspec
-
+from edge.drivers.json_input import decode_json
 from edge.errors import PayloadError
+from edge.limits import MAX_ID_CHARS, time_in_range, type_path_problem
 from edge.model import Event, path_to_type
 
 PREFIX = "hall/devices/"
 EVENTS_FILTER = "hall/devices/+/events/#"
 STATE_FILTER = "hall/devices/+/state"
 REPLIES_FILTER = "hall/devices/+/replies"
-
-_decoder = msgspec.json.Decoder()
 
 # Dead-letter reasons, stable strings an operator can filter on.
 INVALID_JSON = "invalid_json"
@@ -45,10 +43,7 @@ def split_topic(topic: str) -> tuple[str, str, str]:
 def decode_object(payload: bytes, max_bytes: int) -> dict[str, Any]:
     if len(payload) > max_bytes:
         raise PayloadError(TOO_LARGE, f"{len(payload)} bytes, limit {max_bytes}")
-    try:
-        obj = _decoder.decode(payload)
-    except msgspec.DecodeError as exc:
-        raise PayloadError(INVALID_JSON, str(exc)) from None
+    obj = decode_json(payload, INVALID_JSON)
     if not isinstance(obj, dict):
         raise PayloadError(NOT_AN_OBJECT, f"a JSON {type(obj).__name__}")
     return obj
@@ -56,31 +51,45 @@ def decode_object(payload: bytes, max_bytes: int) -> dict[str, Any]:
 
 def parse_time(value: object, tz: tzinfo) -> datetime:
     if not isinstance(value, str):
-        raise PayloadError(BAD_FIELD, f"time must be an RFC 3339 string, not {value!r}")
+        raise PayloadError(BAD_FIELD, f"time must be an RFC 3339 string, not {_short(value)}")
     try:
         t = datetime.fromisoformat(value)
-    except ValueError:
-        raise PayloadError(BAD_FIELD, f"time is not RFC 3339: {value!r}") from None
-    # A device clock without an offset is taken as hall time, the only sensible reading.
-    return t.replace(tzinfo=tz) if t.tzinfo is None else t.astimezone(UTC)
+        # A device clock without an offset is taken as hall time, the only sensible reading.
+        t = t.replace(tzinfo=tz) if t.tzinfo is None else t.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: an offset that moves the time past year 1 or 9999.
+        raise PayloadError(BAD_FIELD, f"time is not RFC 3339: {value[:64]!r}") from None
+    if not time_in_range(t):
+        raise PayloadError(BAD_FIELD, f"time out of range (years 1970-2199): {value[:64]!r}")
+    return t
 
 
 def decode_event(
     device_id: str, type_path: str, payload: bytes, max_bytes: int, tz: tzinfo
 ) -> Event:
     """One device message of the generic convention -> Event (or PayloadError with a reason)."""
-    if not type_path or "//" in type_path or type_path.endswith("/"):
-        raise PayloadError(BAD_TOPIC, f"event type path {type_path!r}")
+    problem = type_path_problem(type_path)
+    if problem is not None:
+        raise PayloadError(BAD_TOPIC, problem)
     data = decode_object(payload, max_bytes)
     source_id = data.pop("id", None)
     if source_id is not None:
         if isinstance(source_id, bool) or not isinstance(source_id, str | int):
-            raise PayloadError(BAD_FIELD, f"id must be a string or integer, not {source_id!r}")
+            raise PayloadError(
+                BAD_FIELD, f"id must be a string or integer, not {_short(source_id)}"
+            )
         source_id = str(source_id)
+        if len(source_id) > MAX_ID_CHARS:
+            raise PayloadError(BAD_FIELD, f"id longer than {MAX_ID_CHARS} characters")
     when = None
     if "time" in data:
         when = parse_time(data.pop("time"), tz)
     return Event(path_to_type(type_path), device_id, data, when, source_id)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def decode_state(payload: bytes) -> bool:
@@ -88,5 +97,5 @@ def decode_state(payload: bytes) -> bool:
     obj = decode_object(payload, 4096)
     state = obj.get("state")
     if state not in ("online", "offline"):
-        raise PayloadError(BAD_FIELD, f"state must be 'online' or 'offline', not {state!r}")
+        raise PayloadError(BAD_FIELD, f"state must be 'online' or 'offline', not {_short(state)}")
     return bool(state == "online")

@@ -20,6 +20,7 @@ from paho.mqtt.client import topic_matches_sub
 
 from edge.drivers.args import check_args
 from edge.drivers.converters.encoders import render
+from edge.drivers.json_input import decode_json
 from edge.drivers.masking import mask
 from edge.drivers.profile_schema import (
     AvailabilityRule,
@@ -31,6 +32,7 @@ from edge.drivers.profile_schema import (
     TimeSpec,
 )
 from edge.errors import CommandError, PayloadError
+from edge.limits import MAX_ID_CHARS, finite, time_in_range
 from edge.model import DONE, NOT_FOUND, Command, Event, Reply
 
 MISSING = object()  # what get_path returns for a path not in the document
@@ -60,9 +62,9 @@ def get_path(doc: Any, path: str) -> Any:
 def _as_type(value: Any, kind: str, name: str) -> Any:
     try:
         if kind == "int":
-            return value if isinstance(value, int) else round(float(value))
+            return value if isinstance(value, int) else round(_finite(value))
         if kind == "float":
-            return float(value)
+            return _finite(value)
         if kind == "str":
             return str(value)
         if kind == "bool":
@@ -73,9 +75,23 @@ def _as_type(value: Any, kind: str, name: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
-    except (ValueError, TypeError):
-        raise PayloadError("bad_value", f"{name} is not {kind}: {value!r}") from None
+    except (ValueError, TypeError, OverflowError):
+        raise PayloadError("bad_value", f"{name} is not {kind}: {_short(value)}") from None
     return value
+
+
+def _finite(value: Any) -> float:
+    # "Infinity", "1e400" and 1e308 * scale would reach the journal as numbers no JSON can
+    # carry (and round() of them raises): a measured value is finite or it is wrong.
+    number = float(value)
+    if not finite(number):
+        raise ValueError(value)
+    return number
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def field_value(doc: Any, spec: FieldSpec | str, name: str) -> Any:
@@ -91,7 +107,7 @@ def field_value(doc: Any, spec: FieldSpec | str, name: str) -> Any:
         table = {str(k): v for k, v in spec.map.items()}
         key = str(value)
         if key not in table:
-            raise PayloadError("unknown_value", f"{name}={value!r}")
+            raise PayloadError("unknown_value", f"{name}={_short(value)}")
         value = table[key]
     if spec.scale is not None:
         value = _as_type(value, "float", name) * spec.scale
@@ -107,23 +123,29 @@ def parse_time(doc: Any, spec: TimeSpec) -> datetime | None:
         return None
     try:
         if spec.format == "epoch_ms":
-            return datetime.fromtimestamp(float(raw) / 1000, UTC)
-        if spec.format == "epoch_s":
-            return datetime.fromtimestamp(float(raw), UTC)
-        if spec.format == "rfc3339":
+            t = datetime.fromtimestamp(_finite(raw) / 1000, UTC)
+        elif spec.format == "epoch_s":
+            t = datetime.fromtimestamp(_finite(raw), UTC)
+        elif spec.format == "rfc3339":
             t = datetime.fromisoformat(str(raw))
         else:
             t = datetime.strptime(str(raw), spec.format)
-    except (ValueError, TypeError, OverflowError):
-        raise PayloadError("bad_time", f"{spec.path}={raw!r}") from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=ZoneInfo(spec.timezone))
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=ZoneInfo(spec.timezone))
+    except (ValueError, TypeError, OverflowError, OSError):
+        # OSError (EOVERFLOW): an epoch the C library cannot convert, such as -1e20.
+        raise PayloadError("bad_time", f"{spec.path}={_short(raw)}") from None
+    if not time_in_range(t):
+        raise PayloadError("bad_time", f"{spec.path}={_short(raw)}: out of range (1970-2199)")
+    return t
 
 
 def _json(payload: bytes) -> Any:
     try:
-        return msgspec.json.decode(payload)
-    except msgspec.DecodeError:
-        raise PayloadError("not_json", payload[:40].decode("utf-8", "replace")) from None
+        return decode_json(payload, "not_json")
+    except PayloadError as exc:
+        head = payload[:40].decode("utf-8", "replace")
+        raise PayloadError("not_json", f"{exc.detail} ({head!r})") from None
 
 
 def _fill(template: Any, values: Mapping[str, Any]) -> Any:
@@ -190,12 +212,17 @@ class MqttCodec:
         for name, spec in rule.fields.items():
             data[name] = field_value(doc, spec, name)
         source = get_path(doc, rule.id) if rule.id else MISSING
+        source_id = None
+        if source is not MISSING and source is not None:
+            if isinstance(source, list | dict) or len(text := str(source)) > MAX_ID_CHARS:
+                raise PayloadError("bad_value", f"id at {rule.id} is not a short scalar")
+            source_id = f"{self.device_id}:{text}"
         return Event(
             rule.event,
             self.device_id,
             data,
             time=parse_time(doc, rule.time) if rule.time else None,
-            source_id=None if source in (MISSING, None) else f"{self.device_id}:{source}",
+            source_id=source_id,
         )
 
     def decode_reply(self, topic: str, payload: bytes) -> Reply | None:
@@ -209,6 +236,8 @@ class MqttCodec:
         cmd_id = get_path(doc, rule.cmd_id)
         if cmd_id is MISSING or cmd_id is None:
             raise PayloadError("missing_field", f"cmd_id (at {rule.cmd_id})")
+        if isinstance(cmd_id, list | dict) or len(str(cmd_id)) > MAX_ID_CHARS:
+            raise PayloadError("bad_value", f"cmd_id at {rule.cmd_id} is not a short scalar")
         code = DONE if rule.code is None else field_value(doc, rule.code, "code")
         if not isinstance(code, int) or isinstance(code, bool):
             raise PayloadError("bad_value", f"reply code {code!r} is not a number")
@@ -222,8 +251,8 @@ class MqttCodec:
             return None
         rule = self._availability[1]
         try:
-            doc: Any = msgspec.json.decode(payload)
-        except msgspec.DecodeError:
+            doc: Any = decode_json(payload, "not_json")
+        except PayloadError:
             doc = payload.decode("utf-8", "replace").strip()
         value = doc if rule.path is None else get_path(doc, rule.path)
         return value in rule.online or str(value) in [str(v) for v in rule.online]

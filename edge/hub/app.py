@@ -24,10 +24,12 @@ from edge.hub.gate import JournalGate
 from edge.hub.hall import HUB_STATE_TOPIC, HallLink
 from edge.hub.pipeline import Ack, JournalPipeline
 from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
-from edge.store import BatchResult, Journal, JournalReader
+from edge.store import BatchResult, DeadLetter, Journal, JournalReader
 from edge.uplink import Uplink
 
 log = logging.getLogger(__name__)
+
+UNSENDABLE = "unsendable"  # dead-letter reason of an event the cloud broker cannot take
 
 _json = msgspec.json.Encoder()
 
@@ -96,6 +98,7 @@ class Hub:
             on_command=self._cloud_command,
             device_states=lambda: self.devices.states(),  # noqa: PLW0108 - built below
             resolve=lambda p: str(cfg.resolve(p)),
+            on_parked=self._event_parked,
         )
         self.hall = HallLink(
             cfg,
@@ -234,6 +237,13 @@ class Hub:
         log.warning("alert %s: %s", rule, message)
         self.pipeline.submit(Event("alert.raised", "hub", data))
 
+    def _event_parked(self, seq: int, event_type: str, env: bytes, reason: str) -> None:
+        """An event the cloud broker can never take: a dead letter, and a word to the cloud."""
+        detail = f"hallseq {seq}: {reason}"
+        self.pipeline.dead_letter(DeadLetter(f"cloud/{event_type[:200]}", UNSENDABLE, detail, env))
+        data = {"hallseq": seq, "type": event_type[:128], "reason": reason[:200]}
+        self.pipeline.submit(Event("event.parked", "hub", data))
+
     def _internal_command_failed(self, cmd: Command, error: str) -> None:
         if cmd.origin.startswith("rule:") and self.rule_failed is not None:
             self.rule_failed(cmd, error)
@@ -301,6 +311,7 @@ class Hub:
                 "acked": u.acked,
                 "resent": u.resent,
                 "stalls": u.stalls,
+                "parked": u.parked,
                 "in_flight": u.in_flight,
                 "rate": round(u.rate, 1),
                 "last_error": u.last_error,
@@ -309,9 +320,11 @@ class Hub:
                 "connected": self.hall.connected.is_set(),
                 "received": self.hall.received,
                 "read_pauses": self.hall.pauses,
+                "outcomes": dict(sorted(self.hall.outcomes.items())),
             },
             "alerts": self.alerts_raised,
             "service_errors": self.service_errors,
+            "rule_errors": self.journal.rule_errors,
             "replies": {str(k): v for k, v in sorted(self.router.counts.items())},
             "internal_replies": {str(k): v for k, v in sorted(self.router.internal_counts.items())},
         }

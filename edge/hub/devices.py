@@ -12,7 +12,8 @@ from typing import Any, Protocol
 import msgspec
 
 from edge.config import DeviceSection
-from edge.errors import CommandError
+from edge.drivers.json_input import decode_json
+from edge.errors import CommandError, PayloadError
 from edge.hub.pipeline import JournalPipeline
 from edge.model import DEVICE_ERROR, Command, Event, Reply
 from edge.store import DeadLetter
@@ -20,7 +21,6 @@ from edge.store import DeadLetter
 log = logging.getLogger(__name__)
 
 _json = msgspec.json.Encoder()
-_decode = msgspec.json.Decoder()
 
 
 class CommandTransport(Protocol):
@@ -162,40 +162,33 @@ class DeviceTable:
             self.forget_reply(cmd.cmd_id)
 
     def on_reply(self, device_id: str, payload: bytes) -> None:
-        """A device's reply on hall/devices/{id}/replies."""
+        """A device's reply on hall/devices/{id}/replies; what cannot be read is a dead letter."""
+        topic = f"hall/devices/{device_id}/replies"
         try:
-            obj = _decode.decode(payload)
-        except msgspec.DecodeError:
-            self.pipeline.dead_letter(
-                DeadLetter(
-                    f"hall/devices/{device_id}/replies", "invalid_json", "", payload, device_id
-                )
-            )
+            obj = decode_json(payload, "invalid_json")
+        except PayloadError as exc:
+            self.pipeline.dead_letter(DeadLetter(topic, exc.reason, exc.detail, payload, device_id))
             return
         if not isinstance(obj, dict) or not isinstance(obj.get("cmd_id"), str):
-            self.pipeline.dead_letter(
-                DeadLetter(
-                    f"hall/devices/{device_id}/replies",
-                    "bad_field",
-                    "reply without cmd_id",
-                    payload,
-                    device_id,
-                )
-            )
+            detail = "reply without cmd_id"
+            self.pipeline.dead_letter(DeadLetter(topic, "bad_field", detail, payload, device_id))
             return
-        self.deliver_reply(
-            Reply(
-                obj["cmd_id"],
-                _code(obj.get("code")),
-                str(obj.get("msg", "")),
-                obj.get("data") or {},
-            )
-        )
+        data = obj.get("data") or {}
+        if not isinstance(data, dict):
+            detail = "reply data is not an object"
+            self.pipeline.dead_letter(DeadLetter(topic, "bad_field", detail, payload, device_id))
+            return
+        msg = obj.get("msg", "")
+        self.deliver_reply(Reply(obj["cmd_id"], _code(obj.get("code")), _text(msg), data))
 
     def deliver_reply(self, reply: Reply) -> None:
         fut = self._replies.get(reply.cmd_id)
         if fut is not None and not fut.done():
             fut.set_result(reply)
+
+
+def _text(value: object) -> str:
+    return "" if isinstance(value, dict | list) else str(value)[:1000]
 
 
 def _code(value: object) -> int:

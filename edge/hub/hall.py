@@ -4,8 +4,8 @@ device availability, device replies, and the hub's own messages out."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import tzinfo
 
@@ -16,7 +16,7 @@ from edge.drivers import convention
 from edge.errors import LinkError, PayloadError
 from edge.hub.pipeline import Ack, JournalPipeline
 from edge.mqttio import LinkOptions, MqttLink, Will
-from edge.store import DeadLetter
+from edge.store import INTERNAL_ERROR, DeadLetter
 from edge.uplink import Backoff
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class HallLink:
         self.last_error = ""
         self.closing = False
         self.pauses = 0
+        # What became of each message read (docs/operations.md, "hall.outcomes"): every one
+        # is counted once as an event, a dead letter or one of the documented drops.
+        self.outcomes: Counter[str] = Counter()
         pipeline.on_low_water.append(self._resume)
 
     @property
@@ -156,19 +159,34 @@ class HallLink:
         if link is None:
             return
         self.received += 1
-        topic = msg.topic
-        payload = bytes(msg.payload)
         ack = self._ack_for(link, msg)
+        # paho decodes the topic lazily and strictly; a broker should refuse bad UTF-8, but
+        # the hub must not trust that.
+        raw_topic: bytes = msg._topic
+        topic = raw_topic.decode("utf-8", "replace")
+        payload = bytes(msg.payload)
+        try:
+            self._dispatch(topic, payload, ack)
+        except Exception as exc:
+            # A bug in one stage must cost one message, never the link: left to paho, the
+            # exception would make it read the same packet again, forever.
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            log.error("hall broker: message on %.120s failed: %s", topic, detail)
+            self._dead(topic, payload, INTERNAL_ERROR, detail, None, ack)
+
+    def _dispatch(self, topic: str, payload: bytes, ack: Ack | None) -> None:
+        link = self.link
         try:
             device_id, kind, path = convention.split_topic(topic)
         except PayloadError:
             device_id, kind, path = "", "", ""
         if kind == "state" and not path and not payload:
+            self.outcomes["state_cleared"] += 1
             if ack:
                 ack()  # a retained state being cleared
             return
         if kind in ("events", "state") and device_id not in self.known:
-            reason = f"device {device_id!r} is not configured"
+            reason = f"device {device_id[:80]!r} is not configured"
             self._dead(topic, payload, convention.UNKNOWN_DEVICE, reason, device_id, ack)
             return
         if kind == "events":
@@ -177,8 +195,13 @@ class HallLink:
             except PayloadError as exc:
                 self._dead(topic, payload, exc.reason, exc.detail, device_id, ack)
                 return
+            self.outcomes["event"] += 1
             self.pipeline.submit(event, ack)
-            if self.pipeline.pending >= self.pipeline.high_water and link.pause_reading():
+            if (
+                link is not None
+                and self.pipeline.pending >= self.pipeline.high_water
+                and link.pause_reading()
+            ):
                 self.pauses += 1
             return
         if kind == "state" and not path:
@@ -187,19 +210,23 @@ class HallLink:
             except PayloadError as exc:
                 self._dead(topic, payload, exc.reason, exc.detail, device_id, ack)
                 return
+            self.outcomes["state"] += 1
             self.on_state(device_id, online, ack or _noop)
             return
         if kind == "replies" and not path:
-            with contextlib.suppress(Exception):
-                self.on_reply(device_id, payload)
+            # The reply handler dead-letters what it cannot read itself.
+            self.outcomes["reply"] += 1
+            self.on_reply(device_id, payload)
             if ack:
                 ack()
             return
         if kind == "commands":
+            self.outcomes["own_command"] += 1
             if ack:
                 ack()  # our own command topics, if a wildcard ever catches them
             return
         if self.on_other(topic, payload, ack or _noop):
+            self.outcomes["vendor"] += 1
             return
         self._dead(
             topic,
@@ -219,6 +246,7 @@ class HallLink:
         device_id: str | None,
         ack: Ack | None,
     ) -> None:
+        self.outcomes["dead_letter"] += 1
         self.pipeline.dead_letter(
             DeadLetter(topic, reason, detail, payload, device_id or None), ack
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from edge.errors import SpoolFullError
 from edge.hub.gate import JournalGate
 from edge.model import Event, JournaledEvent
-from edge.store import BatchResult, DeadLetter, Journal
+from edge.store import BatchResult, DeadLetter, Journal, poison_letter
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,17 @@ class JournalPipeline:
             events = [it.event for it in batch if it.event is not None]
             dead = [it.dead for it in batch if it.dead is not None]
             try:
-                result = await self._journal(events, dead)
+                try:
+                    result = await self._journal(events, dead)
+                except SpoolFullError:
+                    raise
+                except Exception as exc:
+                    # Something in this batch broke the transaction. Each item is tried
+                    # alone: what fails a second time is a dead letter, and the rest is
+                    # journaled. A journal that cannot take even a dead letter is broken,
+                    # and that one is fatal.
+                    log.error("journal: batch of %d failed (%s); isolating", n, _what(exc))
+                    result = await self._isolate(events, dead)
             except SpoolFullError as exc:
                 # Nothing of the batch is committed, so nothing is acknowledged: the brokers
                 # and serial devices keep it until there is room again.
@@ -145,7 +155,35 @@ class JournalPipeline:
         finally:
             gate.release()
 
+    async def _isolate(self, events: list[Event], dead: list[DeadLetter]) -> BatchResult:
+        total = BatchResult()
+        singles: list[tuple[list[Event], list[DeadLetter]]] = [([e], []) for e in events]
+        singles += [([], [d]) for d in dead]
+        for evs, dls in singles:
+            try:
+                one = await self._journal(evs, dls)
+            except SpoolFullError:
+                raise
+            except Exception as exc:
+                if not evs:
+                    raise  # even a dead letter cannot be written: the journal is broken
+                ev = evs[0]
+                log.error(
+                    "journal: event %s of %s failed twice: %s", ev.type, ev.device_id, _what(exc)
+                )
+                one = await self._journal([], [poison_letter(ev, exc)])
+            total.written += one.written
+            total.duplicates += one.duplicates
+            total.dead_letters += one.dead_letters
+            for etype, k in one.dropped.items():
+                total.dropped[etype] = total.dropped.get(etype, 0) + k
+        return total
+
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""
         while self._items:
             await self.idle.wait()
+
+
+def _what(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -1,10 +1,20 @@
 """SQLite journal, outbox, command log, dead letters, device states and rule state."""
 
-from edge.store.journal import BatchResult, DeadLetter, Journal, Written, connect, now_ms
+from edge.store.journal import (
+    INTERNAL_ERROR,
+    BatchResult,
+    DeadLetter,
+    Journal,
+    Written,
+    connect,
+    now_ms,
+    poison_letter,
+)
 from edge.store.reader import JournalReader, OutboxRow, SpoolStats
 from edge.store.schema import MIGRATIONS, migrate
 
 __all__ = [
+    "INTERNAL_ERROR",
     "MIGRATIONS",
     "BatchResult",
     "DeadLetter",
@@ -16,4 +26,5 @@ __all__ = [
     "connect",
     "migrate",
     "now_ms",
+    "poison_letter",
 ]

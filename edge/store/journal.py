@@ -112,6 +112,7 @@ class Journal:
         self.spool_count = int(row[1])
         self.ids = EventIds()
         self._pending: _Pending | None = None
+        self.rule_errors = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -171,9 +172,30 @@ class Journal:
         spool_rows = 0
         journal_rows: list[tuple[Any, ...]] = []
         outbox_rows: list[tuple[int, int, int, int]] = []
+        dead_events: list[DeadLetter] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             for ev in events:
+                # One event that cannot be journaled (a bug in a decoder or a service, data
+                # no encoder takes) becomes a dead letter; it never fails the batch, which
+                # would stop the journal for every other event of the hall.
+                try:
+                    when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
+                    time_ms = int(when.timestamp() * 1000)
+                    eid = self.ids.new(received)
+                    env = envelope.encode(
+                        hall_id=self.hall_id,
+                        seq=seq + 1,
+                        event_id=eid,
+                        event_type=ev.type,
+                        device_id=ev.device_id,
+                        time=when,
+                        tz=self.tz,
+                        data=ev.data,
+                    )
+                except Exception as exc:
+                    dead_events.append(poison_letter(ev, exc))
+                    continue
                 if ev.source_id is not None:
                     cur = conn.execute(
                         "INSERT OR IGNORE INTO source_ids VALUES (?,?,?,?)",
@@ -183,24 +205,25 @@ class Journal:
                         result.duplicates += 1
                         continue
                 seq += 1
-                when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
-                eid = self.ids.new(received)
-                env = envelope.encode(
-                    hall_id=self.hall_id,
-                    seq=seq,
-                    event_id=eid,
-                    event_type=ev.type,
-                    device_id=ev.device_id,
-                    time=when,
-                    tz=self.tz,
-                    data=ev.data,
-                )
                 je = JournaledEvent(seq, eid, ev.type, ev.device_id, when, ev.data, ev.causation)
-                time_ms = int(when.timestamp() * 1000)
                 journal_rows.append(
                     (seq, eid, ev.type, ev.device_id, time_ms, received, ev.causation, env)
                 )
-                forward = True if decide is None else decide(je)
+                forward = True
+                if decide is not None:
+                    try:
+                        forward = decide(je)
+                    except Exception as exc:
+                        # The event is sound and journaled; only the rules failed on it. It
+                        # goes to the cloud as if no rule had named it.
+                        self.rule_errors += 1
+                        log.error(
+                            "rules failed on event %d (%s): %s: %s",
+                            seq,
+                            ev.type,
+                            type(exc).__name__,
+                            exc,
+                        )
                 if forward:
                     outbox_rows.append((seq, len(env), int(is_status_like(ev.type)), time_ms))
                     spool_added += len(env)
@@ -208,6 +231,7 @@ class Journal:
                 result.written.append(Written(je, env, forward))
             conn.executemany("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?)", journal_rows)
             conn.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox_rows)
+            dead = [*dead, *dead_events]
             if dead:
                 conn.executemany(
                     "INSERT INTO dead_letters (received_ms, device_id, topic, reason, detail, raw)"
@@ -455,6 +479,20 @@ class Journal:
     def rule_state(self) -> bytes | None:
         row = self.conn.execute("SELECT blob FROM rule_state WHERE id=1").fetchone()
         return bytes(row[0]) if row else None
+
+
+INTERNAL_ERROR = "internal_error"
+
+
+def poison_letter(ev: Event, exc: BaseException) -> DeadLetter:
+    """The dead letter of an event the journal could not write, with what it held."""
+    try:
+        raw = msgspec.json.encode({"type": ev.type, "data": ev.data})
+    except Exception:
+        raw = repr(ev)[:4096].encode("utf-8", "replace")
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    log.error("journal: event %s of %s is a dead letter: %s", ev.type, ev.device_id, detail)
+    return DeadLetter(f"journal/{ev.device_id}", INTERNAL_ERROR, detail, raw, ev.device_id)
 
 
 def decode_data(env: bytes) -> dict[str, Any]:
