@@ -236,7 +236,17 @@ class Journal:
                 conn.executemany(
                     "INSERT INTO dead_letters (received_ms, device_id, topic, reason, detail, raw)"
                     " VALUES (?,?,?,?,?,?)",
-                    [(received, d.device_id, d.topic, d.reason, d.detail, d.raw) for d in dead],
+                    [
+                        (
+                            received,
+                            _text(d.device_id),
+                            _text(d.topic),
+                            d.reason,
+                            _text(d.detail),
+                            d.raw,
+                        )
+                        for d in dead
+                    ],
                 )
                 result.dead_letters = len(dead)
             if seq != self.last_seq:
@@ -482,6 +492,14 @@ class Journal:
 
 
 INTERNAL_ERROR = "internal_error"
+
+
+def _text(value: str | None) -> str | None:
+    # A dead letter is evidence and must always be writable: a lone surrogate (from a bug
+    # upstream) would make SQLite refuse the whole batch, so it is replaced.
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def poison_letter(ev: Event, exc: BaseException) -> DeadLetter:
