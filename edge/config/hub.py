@@ -30,6 +30,9 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class HallBrokerSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     max_message_bytes: int = 262_144
+    # Read-only accounts of the hall screens and dashboards (`hall-edge broker sync`): one
+    # each, since the broker binds every connection's client id to its user name.
+    screens: list[str] = msgspec.field(default_factory=lambda: ["hall-screen"])
 
 
 class CloudSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
