@@ -73,7 +73,7 @@ def example_config(layout: Layout, hall_id: str = "hall-01") -> str:
     journal = layout.state / "hall.db"
     vault = layout.state / "faces.db"
     key = layout.etc / "faces.key"
-    return f"""# hall.toml of this hub, written by `hall-edge install` (docs/configuration.md: every key).
+    return f"""# hall.toml of this hub, by `hall-edge install` (keys: docs/configuration.md).
 # Edit it, then: hall-edge config check {layout.config}
 #                hall-edge broker sync -c {layout.config}   (accounts of the devices below)
 #                systemctl restart hall-edge

@@ -1,4 +1,4 @@
-"""`broker sync` against a real Mosquitto run from the shipped conf: who may log in, publish, read."""
+"""`broker sync` against a real Mosquitto run from the shipped conf: who logs in, writes, reads."""
 
 from __future__ import annotations
 
