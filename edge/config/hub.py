@@ -22,6 +22,9 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     client_id: str = ""  # default: hall-edge-<hall id> (fixed, so the session persists)
     username: str | None = None
     password: str | None = None
+    # The password's file instead (first line; relative to the config's folder): the config
+    # can then be readable by more people than the secret. Not both.
+    password_file: str | None = None
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
