@@ -5,6 +5,8 @@ Listeners, each with its own settings (`per_listener_settings true`):
   required, TLS 1.2 or later, user name and password required.
 - the same TLS listener on 127.0.0.2:`port` (same certificate, whose SAN names only
   127.0.0.1 and localhost): the wrong-host-name case, still on loopback.
+- with `foreign` (a certificate and key from another CA), TLS on 127.0.0.3:`port`
+  presenting that certificate: the wrong-CA case.
 - plain TCP on 127.0.0.1:`plain_port`, anonymous: the test's own peers (subscribers, the
   cloud application sending commands), so they can reuse tests/support/hall.py as is.
 """
@@ -39,6 +41,7 @@ class TlsMosquitto(Mosquitto):
         cert: Path,
         key: Path,
         users: dict[str, str] | None = None,
+        foreign: tuple[Path, Path] | None = None,
     ) -> None:
         super().__init__(workdir, persistence=False)
         self.plain_port = free_port()
@@ -46,13 +49,16 @@ class TlsMosquitto(Mosquitto):
         passwd = self.dir / "passwd"
         for user, password in (users or {}).items():
             add_user(passwd, user, password)
-        tls = [
-            f"cafile {ca}",
-            f"certfile {cert}",
-            f"keyfile {key}",
-            "require_certificate true",
-            "tls_version tlsv1.2",
-        ]
+
+        def tls(cert: Path, key: Path) -> list[str]:
+            return [
+                f"cafile {ca}",
+                f"certfile {cert}",
+                f"keyfile {key}",
+                "require_certificate true",
+                "tls_version tlsv1.2",
+            ]
+
         auth = (
             [f"password_file {passwd}", "allow_anonymous false"]
             if users
@@ -61,11 +67,15 @@ class TlsMosquitto(Mosquitto):
         lines = [
             "per_listener_settings true",
             f"listener {self.port} 127.0.0.1",
-            *tls,
+            *tls(cert, key),
             *auth,
             f"listener {self.port} 127.0.0.2",
-            *tls,
+            *tls(cert, key),
             *auth,
+        ]
+        if foreign is not None:
+            lines += [f"listener {self.port} 127.0.0.3", *tls(*foreign), *auth]
+        lines += [
             f"listener {self.plain_port} 127.0.0.1",
             "allow_anonymous true",
             "max_queued_messages 0",
