@@ -26,7 +26,7 @@ SCREEN_USER = "hall-screen"
 DEV_HALL = Path("/dev/hall")  # udev symlinks /dev/hall/{device id}: never staged
 
 # Modes: the config and broker files hold secrets (passwords, TLS keys).
-ETC_MODE = 0o750
+ETC_MODE = 0o751  # o+x: the broker (user mosquitto) reads its files in it
 STATE_MODE = 0o750
 CONFIG_MODE = 0o640
 PASSWD_MODE = 0o640  # group mosquitto: the broker reads it
