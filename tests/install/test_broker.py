@@ -31,6 +31,18 @@ def wait_until(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-d
     return bool(pred())
 
 
+def login_settles(port: int, user: str, password: str, *, accepted: bool) -> bool:
+    """Logins until one gets the wanted answer: the broker applies a reload on its next turn."""
+    for _ in range(50):
+        c = Client(port, user, password)
+        ok = c.connected()
+        c.close()
+        if ok == accepted:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def synced(layout: Layout, devices: list[dict[str, object]], url: str) -> dict[str, str]:
     cfg_path = staged_config(layout.root / "hall.toml", url, "mqtt://127.0.0.1:1", devices)
     sync(load(cfg_path), layout)
@@ -126,15 +138,7 @@ def test_removed_device_cannot_log_in_after_sync(
     result = sync(load(layout.root / "hall.toml"), layout)
     assert result.removed == ["pad-2", "robot-1"]
     assert "SIGHUP" in reload_broker(layout)
-    again = None
-    for _ in range(50):  # the broker applies the reload on its next loop turn
-        again = Client(staged_broker.port, "pad-2", secret["pad-2"])
-        clients.append(again)
-        if not again.connected():
-            break
-        again.close()
-        time.sleep(0.1)
-    assert again is not None and again.rc not in (None, 0), "removed account refused"
+    assert login_settles(staged_broker.port, "pad-2", secret["pad-2"], accepted=False)
     kept = Client(staged_broker.port, "pad-1", secret["pad-1"])
     clients.append(kept)
     assert kept.connected()
@@ -147,3 +151,33 @@ def test_no_secrets_outside_root_only_files(layout: Layout) -> None:
     for path in Path(layout.root).rglob("*"):
         if path.is_file() and path != layout.broker_secrets and path.name != "hall.toml":
             assert secret["pad-1"] not in path.read_text(errors="replace"), path
+
+
+def test_broker_sync_command_shows_passwords_and_reloads(
+    layout: Layout, staged_broker: StagedBroker
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from edge.cli import app  # noqa: PLC0415
+
+    cfg = staged_config(
+        layout.root / "hall.toml", staged_broker.url, "mqtt://127.0.0.1:1", DEVICES[:1]
+    )
+    args = ["broker", "sync", "--root", str(layout.root), "--config", str(cfg)]
+    first = CliRunner().invoke(app, [*args, "--show"])
+    assert first.exit_code == 0, first.output
+    secret = read_secrets(layout.broker_secrets)
+    assert f"pad-1 {secret['pad-1']}" in first.output
+    assert "created: hall-edge, screen-1, screen-2, pad-1" in first.output
+    assert "would run: systemctl reload mosquitto-hall" in first.output  # no broker yet
+    staged_broker.start()
+    staged_config(cfg, staged_broker.url, "mqtt://127.0.0.1:1", DEVICES[:2])
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "created: pad-2" in second.output and "broker reloaded (SIGHUP to pid" in second.output
+    assert secret["pad-1"] not in second.output  # shown only with --show
+    again = CliRunner().invoke(app, args)
+    assert "unchanged: hall-edge, screen-1, screen-2, pad-1, pad-2" in again.output
+    assert "nothing to reload" in again.output
+    password = read_secrets(layout.broker_secrets)["pad-2"]
+    assert login_settles(staged_broker.port, "pad-2", password, accepted=True)
