@@ -21,6 +21,7 @@ PARTS = {
     "rules": "edge.cli.rules",
     "kpi": "edge.cli.kpi",
     "faces": "edge.cli.faces",
+    "doctor": "edge.cli.doctor",
     # "module:attribute" when a module holds more than one part's app.
     "install": "edge.cli.install",
     "uninstall": "edge.cli.install:uninstall_app",
