@@ -181,3 +181,12 @@ def test_broker_sync_command_shows_passwords_and_reloads(
     assert "nothing to reload" in again.output
     password = read_secrets(layout.broker_secrets)["pad-2"]
     assert login_settles(staged_broker.port, "pad-2", password, accepted=True)
+
+
+def test_sync_needs_the_hub_login_in_the_config(layout: Layout) -> None:
+    layout.root.mkdir(parents=True)
+    path = staged_config(layout.root / "hall.toml", "mqtt://127.0.0.1:1", "mqtt://127.0.0.1:2", [])
+    path.write_text(path.read_text().replace('username = "hall-edge"\n', ""))
+    with pytest.raises(ConfigError, match=r"hall.toml: hall_broker.username: expected the hub's"):
+        sync(load(path), layout)
+    assert not layout.broker_passwd.exists()

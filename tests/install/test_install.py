@@ -191,3 +191,10 @@ def test_installed_units_pass_systemd_analyze_verify(layout: Layout, unit: str) 
         pytest.skip(f"systemd-analyze cannot run here: {done.stderr.strip()[:200]}")
     # The broker's ExecStart is /usr/sbin/mosquitto: present when ./hall setup has run.
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_real_root_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    for command in (["install"], ["uninstall"], ["broker", "sync"]):
+        code, out = cli(*command)
+        assert code == 2 and "run as root" in out and "Traceback" not in out
