@@ -174,8 +174,14 @@ def explain_failure(reason: str, host: str, files: TlsFiles, now: datetime | Non
         return f"TLS: the broker refused client certificate {files.cert} ({reason})"
     if "alert certificate expired" in low:
         return f"TLS: the broker says client certificate {files.cert} has expired ({reason})"
-    if "wrong version number" in low:
-        return f"TLS: {host} does not speak TLS on this port (mqtts:// to a plain port?) ({reason})"
+    if "wrong version number" in low or (
+        "cannot connect" in low and ("reset by peer" in low or "eof" in low)
+    ):
+        # A plain MQTT listener answers a ClientHello with garbage or by hanging up.
+        return (
+            f"TLS: {host} cut the TLS handshake off: does it speak TLS on this port "
+            f"(mqtts:// to a plain MQTT port?) ({reason})"
+        )
     return reason
 
 

@@ -7,6 +7,7 @@ broker's plain loopback listener, so what they see is exactly what the hub sent 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from edge.errors import LinkError
+from edge.mqttio import LinkOptions, MqttLink
 from tests.support.broker import Mosquitto
 from tests.support.certs import CertAuthority
 from tests.support.cloud import CloudClient, FakeDevice
@@ -196,3 +199,40 @@ def test_wrong_password_from_the_file(
     (tmp_path / "cloud.pass").write_text("not-the-password\n")
     lines = _refused(tmp_path, cfg)
     assert "refused: Not authorized" in lines[0]
+
+
+def _connect_error(url: str, ca: Path, cert: Path | None, key: Path | None) -> str:
+    async def attempt() -> str:
+        link = MqttLink(
+            LinkOptions(
+                url=url,
+                client_id="tls-probe",
+                ca=str(ca),
+                cert=str(cert) if cert else None,
+                key=str(key) if key else None,
+                username="test-hall",
+                password=PASSWORD,
+            )
+        )
+        with pytest.raises(LinkError) as err:
+            await link.connect(timeout=5)
+        return str(err.value)
+
+    return asyncio.run(attempt())
+
+
+def test_link_errors_name_the_file(
+    brokers: tuple[Mosquitto, TlsMosquitto], pki: dict[str, Any]
+) -> None:
+    _, cloud_broker = brokers
+    ca, client, other = pki["ca"].path, pki["client"], pki["expired"]
+    # A key that is not the certificate's: refused before any connection is tried.
+    text = _connect_error(cloud_broker.url, ca, client.cert, other.key)
+    assert f"TLS: key {other.key} does not belong to certificate {client.cert}" in text
+    # No client certificate where the broker requires one.
+    text = _connect_error(cloud_broker.url, ca, None, None)
+    assert "TLS: the broker requires a client certificate (cert, key)" in text
+    # mqtts:// to a plain MQTT port.
+    plain = f"mqtts://127.0.0.1:{cloud_broker.plain_port}"
+    text = _connect_error(plain, ca, client.cert, client.key)
+    assert "does it speak TLS on this port" in text and "\n" not in text, text
