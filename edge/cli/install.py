@@ -15,7 +15,13 @@ from edge.errors import ConfigError, EdgeError
 from edge.install import files
 from edge.install.accounts import reload_broker, sync
 from edge.install.layout import Layout
-from edge.install.plan import Action, execute, install_actions, uninstall_actions
+from edge.install.plan import (
+    Action,
+    execute,
+    install_actions,
+    uninstall_actions,
+    writable_notes,
+)
 from edge.install.udev import udev_rules
 
 ROOT_OPTION = Annotated[
@@ -104,7 +110,7 @@ def install(
         if not dry_run:
             # The installed copy, as the hub will read it (relative paths now from /etc).
             cfg = _checked(load_config(layout.config))
-        notes = udev_rules(cfg).notes if cfg is not None else []
+        notes = [] if cfg is None else [*writable_notes(cfg, layout), *udev_rules(cfg).notes]
     except ConfigError as exc:
         fail(str(exc))
     except EdgeError as exc:

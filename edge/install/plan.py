@@ -324,7 +324,7 @@ def install_actions(
         Action(
             "reload the hall broker",
             lambda: _reload_check(layout, state.get("broker", False)),
-            lambda: None if layout.staged else _say(reload_broker(layout)),
+            lambda: _say(reload_broker(layout)),
         ),
         command(
             layout,
@@ -345,7 +345,7 @@ def _reload_check(layout: Layout, changed: bool) -> tuple[str, str]:
     how = reload_broker(layout, dry_run=True)
     if how.startswith("would run") and layout.staged:
         return "skipped", f"staged: {how}"
-    return "run", how
+    return "run", how.removeprefix("would ")
 
 
 def _state_dir(layout: Layout) -> Action:
@@ -497,4 +497,27 @@ def uninstall_actions(layout: Layout, *, purge: bool) -> list[Action]:
     return actions
 
 
-__all__ = ["Action", "InstallError", "execute", "install_actions", "uninstall_actions"]
+def writable_notes(cfg: HubConfig, layout: Layout) -> list[str]:
+    """Paths the hub must write that its unit keeps read-only (all but /var/lib/hall-edge)."""
+    paths = [("store.path", cfg.store.path)]
+    if cfg.faces.enabled:
+        paths.append(("faces.vault_path", cfg.faces.vault_path))
+    notes = []
+    for key, value in paths:
+        where = cfg.resolve(value)
+        if not where.resolve().is_relative_to(layout.state.resolve()):
+            notes.append(
+                f"{cfg.source}: {key}: {where} is read-only for the hub under systemd; "
+                f"use a path under {layout.state}"
+            )
+    return notes
+
+
+__all__ = [
+    "Action",
+    "InstallError",
+    "execute",
+    "install_actions",
+    "uninstall_actions",
+    "writable_notes",
+]

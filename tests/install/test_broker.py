@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import time
 from pathlib import Path
@@ -190,3 +191,23 @@ def test_sync_needs_the_hub_login_in_the_config(layout: Layout) -> None:
     with pytest.raises(ConfigError, match=r"hall.toml: hall_broker.username: expected the hub's"):
         sync(load(path), layout)
     assert not layout.broker_passwd.exists()
+
+
+def test_install_after_a_config_edit_reloads_the_running_broker(
+    layout: Layout, staged_broker: StagedBroker
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from edge.cli import app  # noqa: PLC0415
+
+    first = CliRunner().invoke(app, ["install", "--root", str(layout.root)])
+    assert first.exit_code == 0, first.output
+    staged_broker.start()
+    with layout.config.open("a") as f:
+        f.write('\n[[devices]]\nid = "pad-9"\nprofile = "generic-mqtt"\n')
+    second = CliRunner().invoke(app, ["install", "--root", str(layout.root)])
+    assert second.exit_code == 0, second.output
+    assert re.search(r"^run +reload the hall broker +\(send SIGHUP", second.output, re.M)
+    assert re.search(r"^update +broker accounts .*\(1 new, 0 removed\)", second.output, re.M)
+    password = read_secrets(layout.broker_secrets)["pad-9"]
+    assert login_settles(staged_broker.port, "pad-9", password, accepted=True)

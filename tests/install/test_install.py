@@ -53,6 +53,7 @@ def test_install_example_then_again_changes_nothing(layout: Layout) -> None:
     assert seen[f"file {layout.hub_unit}"] == "create"
     assert seen["systemctl daemon-reload"] == "skipped"  # staged: printed, not run
     assert "staged: would run useradd --system" in out
+    assert "note:" not in out  # the example's paths are where the hub may write
     assert mode(layout.etc) == 0o751 and mode(layout.state) == 0o750
     assert mode(layout.config) == 0o640 and mode(layout.broker_secrets) == 0o600
     assert mode(layout.bin) == 0o755
@@ -101,6 +102,7 @@ def test_install_from_a_config_then_a_changed_config(layout: Layout, tmp_path: P
     code, out = cli("install", "--root", str(layout.root), "--config", str(src))
     assert code == 0, out
     assert layout.config.read_text() == src.read_text()
+    assert "store.path: /tmp/x.db is read-only for the hub under systemd" in out
     assert 'ATTRS{serial}=="5A7B0012", SYMLINK+="hall/caller-1"' in layout.udev_rules.read_text()
     assert set(read_secrets(layout.broker_secrets)) == {"screen-1", "screen-2", "pad-1"}
     pad_hash = read_passwd(layout.broker_passwd)["pad-1"]
