@@ -132,6 +132,13 @@ def test_server_certificate_from_another_ca(hall: StagedHall) -> None:
     assert "\n" not in tls
 
 
+def test_wrong_host_name(hall: StagedHall) -> None:
+    cfg = hall.variant(cloud={"url": f"mqtts://127.0.0.2:{hall.cloud.port}"})
+    rc, checks = doctor_json("--root", str(hall.layout.root), "--config", str(cfg))
+    tls = _failed(rc, checks, "cloud TLS")
+    assert "not issued for 127.0.0.2" in tls and "IP address mismatch" in tls
+
+
 def test_key_readable_by_others(hall: StagedHall) -> None:
     loose = hall.issue("loose")
     os.chmod(loose.key, 0o644)

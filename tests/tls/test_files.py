@@ -90,6 +90,14 @@ def test_password_file(tmp_path: Path) -> None:
     cfg = load(_config(tmp_path, 'username = "hall"\npassword_file = "cloud.pass"'))
     assert cfg.cloud.password == "s3cret"
     assert cfg.hall_broker.password is None
+    path = _config(tmp_path, "")
+    path.write_text(
+        path.read_text().replace(
+            'url = "mqtt://127.0.0.1:1883"\n',
+            'url = "mqtt://127.0.0.1:1883"\nusername = "hall-edge"\npassword_file = "cloud.pass"\n',
+        )
+    )
+    assert load(path).hall_broker.password == "s3cret"
 
     both = _config(tmp_path, 'password = "x"\npassword_file = "cloud.pass"')
     with pytest.raises(ConfigError, match=r"cloud\.password_file: expected either password or"):
