@@ -122,6 +122,18 @@ def test_broker_enforces_the_accounts(
     assert ("hall/devices/pad-2/events/rating/submitted", b"as B") not in hub.got
     assert not [m for m in hub.got if m[1] == b"screen"]
     assert not a.got, "A cannot read B's commands"
+    # A vendor device: its own vendor topics (by its serial), not another robot's.
+    robot = login("robot-1", secret["robot-1"])
+    assert robot.connected()
+    robot.subscribe("guidebot/GB2-0001/cmd")
+    robot.c.publish("guidebot/GB2-0002/report/status", b"other", 1).wait_for_publish(5)
+    robot.c.publish("guidebot/GB2-0001/report/status", b"mine", 1).wait_for_publish(5)
+    robot.c.publish("hall/devices/pad-1/events/x", b"other", 1).wait_for_publish(5)
+    hub.c.publish("guidebot/GB2-0001/cmd", b"go", 1).wait_for_publish(5)
+    assert wait_until(lambda: ("guidebot/GB2-0001/report/status", b"mine") in hub.got)
+    assert wait_until(lambda: ("guidebot/GB2-0001/cmd", b"go") in robot.got)
+    time.sleep(0.3)
+    assert not [m for m in hub.got if m[1] == b"other"]
 
 
 def test_removed_device_cannot_log_in_after_sync(
