@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 
-from tests.doctor.conftest import StagedHall, doctor, doctor_json
+from edge.install.layout import Layout
+from tests.doctor.conftest import HUB_PW, StagedHall, doctor, doctor_json
 from tests.support.broker import Mosquitto, free_port
 from tests.support.hall import ROOT
+from tests.support.tlsbroker import add_user
 
 # Checks that cannot hold on a test box whatever the hall does (no NTP in a container).
 BOX_DEPENDENT = {"clock"}
@@ -193,6 +195,34 @@ def test_face_key_mode(hall: StagedHall) -> None:
     os.chmod(key, 0o600)
     rc, checks = doctor_json("--root", str(hall.layout.root), "--config", str(cfg))
     assert checks["face key"]["level"] == "ok"
+
+
+def test_hub_login_live_where_the_broker_does_not_bind_client_ids(hall: StagedHall) -> None:
+    # Another box's layout: its broker conf lets a client choose its id and no password
+    # file is readable, so the doctor logs in as the hub (with a client id of its own).
+    other = Layout(hall.layout.root.parent / "other-root")
+    other.etc.mkdir(parents=True, exist_ok=True)
+    other.broker_conf.write_text("listener 1883\nallow_anonymous false\n")
+    broker = Mosquitto(hall.layout.root / "password-broker", persistence=False)
+    add_user(broker.dir / "passwd", "hall-edge", HUB_PW)
+    broker.conf.write_text(
+        broker.conf.read_text().replace(
+            "allow_anonymous true", f"allow_anonymous false\npassword_file {broker.dir}/passwd"
+        )
+    )
+    broker.start()
+    try:
+        good = hall.variant(hall_broker={"url": broker.url})
+        rc, checks = doctor_json("--root", str(other.root), "--config", str(good))
+        assert checks["hub login"]["level"] == "ok", checks["hub login"]
+        assert "logged in" in str(checks["hub login"]["detail"])
+        # The hub's account reads the state there: this broker never saw the hub.
+        assert "never connected" in _failed(rc, checks, "hub state")
+        bad = hall.variant(hall_broker={"url": broker.url, "password": "wrong"})
+        rc, checks = doctor_json("--root", str(other.root), "--config", str(bad))
+        assert "Not authorized" in _failed(rc, checks, "hub login")
+    finally:
+        broker.stop()
 
 
 def test_hub_offline_last(hall: StagedHall) -> None:
