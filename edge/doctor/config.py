@@ -34,6 +34,8 @@ def profiles_of(cfg: HubConfig) -> ProfileSet:
 def check_config(ctx: Context) -> Check:
     path = ctx.config_path
     hint = f"correct the key named, then `hall-edge config check {path}`"
+    if not path.exists():
+        hint = "hall-edge install writes one (or give --config FILE)"
     try:
         cfg = load(path)
     except EdgeError as exc:

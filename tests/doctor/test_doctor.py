@@ -82,7 +82,7 @@ def test_hall_broker_down(hall: StagedHall) -> None:
         assert checks[name]["level"] == "warn" and "unreachable" in str(checks[name]["detail"])
 
 
-def test_anonymous_allowed(hall: StagedHall, tmp_path: object) -> None:
+def test_anonymous_allowed(hall: StagedHall) -> None:
     open_broker = Mosquitto(hall.layout.root / "open-broker", persistence=False)
     open_broker.start()
     try:
