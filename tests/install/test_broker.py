@@ -141,10 +141,13 @@ def test_removed_device_cannot_log_in_after_sync(
 ) -> None:
     secret = synced(layout, DEVICES, staged_broker.url)
     staged_broker.start()
-    first = Client(staged_broker.port, "pad-2", secret["pad-2"])
-    clients.append(first)
-    assert first.connected()
-    first.close()
+    hub = Client(staged_broker.port, "hall-edge", HUB_PW)
+    still = Client(staged_broker.port, "pad-2", secret["pad-2"])  # stays connected
+    clients += [hub, still]
+    assert hub.connected() and still.connected()
+    hub.subscribe("hall/devices/#")
+    still.c.publish("hall/devices/pad-2/events/x", b"before", 1)
+    assert wait_until(lambda: ("hall/devices/pad-2/events/x", b"before") in hub.got)
     result = sync(load(layout.root / "hall.toml"), layout)  # nothing to do yet
     assert not result.changed
     staged_config(layout.root / "hall.toml", staged_broker.url, "mqtt://127.0.0.1:1", DEVICES[:1])
@@ -152,6 +155,10 @@ def test_removed_device_cannot_log_in_after_sync(
     assert result.removed == ["pad-2", "robot-1"]
     assert "SIGHUP" in reload_broker(layout)
     assert login_settles(staged_broker.port, "pad-2", secret["pad-2"], accepted=False)
+    # A connection made before the removal loses its rights with the reloaded ACL.
+    still.c.publish("hall/devices/pad-2/events/x", b"after removal", 1)
+    time.sleep(0.5)
+    assert ("hall/devices/pad-2/events/x", b"after removal") not in hub.got
     kept = Client(staged_broker.port, "pad-1", secret["pad-1"])
     clients.append(kept)
     assert kept.connected()
