@@ -31,6 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.errors import LinkError
+from edge.tlsfiles import TlsFiles, context_error, explain_failure
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +134,6 @@ class MqttLink:
         self.client.max_queued_messages_set(0)
         if options.username is not None:
             self.client.username_pw_set(options.username, options.password)
-        if self.address.tls:
-            ctx = ssl.create_default_context(cafile=options.ca)
-            if options.cert:
-                ctx.load_cert_chain(options.cert, options.key)
-            self.client.tls_set_context(ctx)
         if options.will is not None:
             w = options.will
             self.client.will_set(w.topic, w.payload, qos=w.qos, retain=w.retain)
@@ -161,6 +157,9 @@ class MqttLink:
         self.server_max_packet = MAX_PACKET
         self._misc: asyncio.Task[None] | None = None
         self.session_present = False
+        # The last error paho logged while connecting: a broker that refuses our client
+        # certificate after a TLS 1.3 handshake shows only there (as a failed read).
+        self._connect_error = ""
 
     def _deliver(self, on_message: MessageCallback, msg: paho.MQTTMessage) -> None:
         # An exception must never reach paho: it would keep the packet and hand it to us
@@ -272,9 +271,40 @@ class MqttLink:
                 self._lost(f"keepalive: {paho.error_string(rc)}")
 
     # -- public --------------------------------------------------------------------------
+    def _tls_files(self) -> TlsFiles:
+        o = self.options
+        return TlsFiles(o.ca, o.cert, o.key)
+
+    def _set_tls(self) -> None:
+        """The TLS context, built per connect so a renewed certificate is picked up."""
+        o = self.options
+        try:
+            ctx = ssl.create_default_context(cafile=o.ca)
+            if o.cert:
+                ctx.load_cert_chain(o.cert, o.key)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise LinkError(f"{o.url}: {context_error(exc, self._tls_files())}") from None
+        self.client.tls_set_context(ctx)
+
+    def _on_log(self, _c: paho.Client, _u: Any, level: int, buf: str) -> None:
+        if level == paho.MQTT_LOG_ERR:
+            self._connect_error = buf
+
+    def _failed(self, reason: str) -> LinkError:
+        """The connect failure as one line; on TLS links, explained (which file, why)."""
+        if self._connect_error and self._connect_error not in reason:
+            reason = f"{reason}: {self._connect_error}"
+        if self.address.tls:
+            reason = explain_failure(reason, self.address.host, self._tls_files())
+        return LinkError(f"{self.options.url}: {reason}")
+
     async def connect(self, timeout: float = 10.0) -> bool:
         """Connect and wait for CONNACK; returns whether the broker kept a session."""
         o = self.options
+        if self.address.tls:
+            self._set_tls()
+        # Only while connecting: paho formats a debug line per packet for `on_log`.
+        self.client.on_log = self._on_log
         props: Properties | None = None
         clean: bool | Literal[3] = paho.MQTT_CLEAN_START_FIRST_ONLY
         if o.mqtt5:
@@ -301,10 +331,14 @@ class MqttLink:
             return await asyncio.wait_for(asyncio.shield(self._connected), timeout)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             self.abort()
-            raise LinkError(f"{o.url}: cannot connect: {str(exc) or type(exc).__name__}") from None
-        except LinkError:
+            raise self._failed(f"cannot connect: {str(exc) or type(exc).__name__}") from None
+        except LinkError as exc:
             self.abort()
-            raise
+            prefix = f"{o.url}: "
+            text = str(exc)
+            raise self._failed(text[len(prefix) :] if text.startswith(prefix) else text) from None
+        finally:
+            self.client.on_log = None
 
     def publish(
         self,

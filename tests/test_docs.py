@@ -74,6 +74,7 @@ def hall_folder(tmp_path: Path) -> Path:
     for name in ("cloud-ca.pem", "hub.crt", "hub.key"):
         (tmp_path / "certs").mkdir(exist_ok=True)
         (tmp_path / "certs" / name).write_text("test\n")
+    (tmp_path / "certs" / "hub.key").chmod(0o600)  # config check refuses a key others can read
     (tmp_path / "rules.d").mkdir(exist_ok=True)
     return tmp_path
 

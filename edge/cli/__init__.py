@@ -21,6 +21,11 @@ PARTS = {
     "rules": "edge.cli.rules",
     "kpi": "edge.cli.kpi",
     "faces": "edge.cli.faces",
+    "doctor": "edge.cli.doctor",
+    # "module:attribute" when a module holds more than one part's app.
+    "install": "edge.cli.install",
+    "uninstall": "edge.cli.install:uninstall_app",
+    "broker": "edge.cli.install:broker_app",
 }
 
 
@@ -34,9 +39,9 @@ def build_app(parts: list[str] | None = None) -> typer.Typer:
     )
     register_core(root)
     for name in PARTS if parts is None else parts:
-        module = PARTS[name]
+        module, _, attr = PARTS[name].partition(":")
         try:
-            root.add_typer(importlib.import_module(module).app, name=name)
+            root.add_typer(getattr(importlib.import_module(module), attr or "app"), name=name)
         except ModuleNotFoundError as exc:
             if exc.name == module:
                 continue  # a part not built yet in this tree

@@ -27,6 +27,7 @@ from edge.config.rules import RulesSection
 from edge.config.schema import convert
 from edge.errors import ConfigError
 from edge.limits import MAX_DEVICE_ID_CHARS
+from edge.tlsfiles import key_mode_problem
 
 __all__ = [
     "BrokerSection",
@@ -96,7 +97,34 @@ def parse(data: dict[str, object], file: str = "<memory>", base_dir: str = ".") 
     data = {**data, "base_dir": base_dir, "source": file}
     cfg = convert(data, HubConfig, file)
     _check(cfg, file)
-    return cfg
+    return _with_password_files(cfg, file)
+
+
+def _read_password(cfg: HubConfig, value: str, file: str, key: str) -> str:
+    expected = "a readable file whose first line is the password"
+    try:
+        lines = cfg.resolve(value).read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(file, key, f"{expected} ({exc.strerror})", value) from None
+    except UnicodeDecodeError:
+        raise ConfigError(file, key, f"{expected} (UTF-8 text)", value) from None
+    if not lines or not lines[0].strip():
+        raise ConfigError(file, key, f"{expected}; its first line is empty", value)
+    return lines[0].strip()
+
+
+def _with_password_files(cfg: HubConfig, file: str) -> HubConfig:
+    """`password_file` read into `password`, so the links never see the difference."""
+    hall, cloud = cfg.hall_broker, cfg.cloud
+    if hall.password_file is not None:
+        pw = _read_password(cfg, hall.password_file, file, "hall_broker.password_file")
+        hall = msgspec.structs.replace(hall, password=pw)
+    if cloud.password_file is not None:
+        pw = _read_password(cfg, cloud.password_file, file, "cloud.password_file")
+        cloud = msgspec.structs.replace(cloud, password=pw)
+    if hall is cfg.hall_broker and cloud is cfg.cloud:
+        return cfg
+    return msgspec.structs.replace(cfg, hall_broker=hall, cloud=cloud)
 
 
 def _check_url(url: str, file: str, key: str) -> None:
@@ -134,6 +162,19 @@ def _check(cfg: HubConfig, file: str) -> None:
             value = getattr(section, key)
             if value is not None and not cfg.resolve(value).is_file():
                 raise ConfigError(file, f"{name}.{key}", "an existing file", value)
+        if section.key is not None and (too_open := key_mode_problem(cfg.resolve(section.key))):
+            # A private key others can read is a leaked key: refuse it before using it.
+            raise ConfigError(
+                file,
+                f"{name}.key",
+                f"a file readable only by its owner (mode 0600), {too_open}",
+            )
+        if section.key is not None and section.cert is None:
+            raise ConfigError(file, f"{name}.cert", "the client certificate of the key in key")
+        if section.password is not None and section.password_file is not None:
+            raise ConfigError(
+                file, f"{name}.password_file", "either password or password_file, not both"
+            )
     if cfg.cloud.window < 1 or cfg.cloud.window > 65535:
         raise ConfigError(
             file, "cloud.window", "a number of messages from 1 to 65535", cfg.cloud.window

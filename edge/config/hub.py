@@ -22,6 +22,9 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     client_id: str = ""  # default: hall-edge-<hall id> (fixed, so the session persists)
     username: str | None = None
     password: str | None = None
+    # The password's file instead (first line; relative to the config's folder): the config
+    # can then be readable by more people than the secret. Not both.
+    password_file: str | None = None
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
@@ -30,6 +33,9 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class HallBrokerSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     max_message_bytes: int = 262_144
+    # Read-only accounts of the hall screens and dashboards (`hall-edge broker sync`): one
+    # each, since the broker binds every connection's client id to its user name.
+    screens: list[str] = msgspec.field(default_factory=lambda: ["hall-screen"])
 
 
 class CloudSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):

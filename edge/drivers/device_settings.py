@@ -7,6 +7,7 @@ e.g. the counter number of a caller or the vendor serial of a robot).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,10 @@ SERIAL_SETTINGS: dict[str, SettingSpec] = {
         "without it the profile's USB ids and by-id patterns find the port"
     ),
     "serial_number": SettingSpec(doc="the USB adapter's serial number, to tell twins apart"),
+    # The adapter's USB ids when the profile's (match: usb:) are not this adapter's: used by
+    # hot-plug and by the udev rules of `hall-edge install` (/dev/hall/{device id}).
+    "usb_vendor": SettingSpec(doc="the USB adapter's vendor id, 4 hex digits (lsusb: 1a86)"),
+    "usb_product": SettingSpec(doc="the USB adapter's product id, 4 hex digits (lsusb: 7523)"),
     "address": SettingSpec(type="int", min=0, max=255, doc="the bus address (multi-drop lines)"),
     "probe": SettingSpec(type="bool", default=True, doc="run the profile's probe exchange"),
     "baudrate": SettingSpec(
@@ -33,6 +38,8 @@ SERIAL_SETTINGS: dict[str, SettingSpec] = {
         choices=["N", "E", "O"], doc="this device's parity, when different from the model's default"
     ),
 }
+
+_HEX4 = re.compile(r"^[0-9a-fA-F]{4}$")
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -93,6 +100,14 @@ def device_settings(
             )
         else:
             out[name] = spec.default
+    for name in ("usb_vendor", "usb_product"):
+        value = out.get(name)
+        if value is not None and not _HEX4.match(str(value)):
+            raise ConfigError(
+                file, f"{key}.settings.{name}", "4 hex digits as lsusb shows them (1a86)", value
+            )
+    if out.get("usb_product") is not None and out.get("usb_vendor") is None:
+        raise ConfigError(file, f"{key}.settings.usb_vendor", "the vendor id with usb_product")
     return out
 
 

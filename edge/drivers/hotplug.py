@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.drivers.profile_schema import MatchSpec
+from edge.drivers.profile_schema import MatchSpec, UsbIds
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,17 @@ def port_matches(port: PortInfo, match: MatchSpec | None, settings: Mapping[str,
         return False
     explicit = settings.get("port")
     if explicit:
+        if not is_pattern(str(explicit)):
+            # A literal path may be a link of its own (a udev rule's /dev/hall/{id}): the
+            # port it points at is this one.
+            return os.path.realpath(str(explicit)) in {os.path.realpath(n) for n in _names(port)}
         return any(fnmatch.fnmatchcase(name, str(explicit)) for name in _names(port))
+    if settings.get("usb_vendor"):
+        # The device's own USB ids stand in for its profile's.
+        usb = [
+            UsbIds(vendor_id=str(settings["usb_vendor"]), product_id=settings.get("usb_product"))
+        ]
+        match = MatchSpec(usb=usb)  # the profile's by-id patterns name its usual adapters
     if match is None or not (match.usb or match.by_id):
         return False
     if match.usb and not any(
