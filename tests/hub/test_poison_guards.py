@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from edge.hub.gate import JournalGate
 from edge.hub.pipeline import JournalPipeline
 from edge.model import Event, JournaledEvent
+from edge.mqttio import LinkOptions, MqttLink
 from edge.store import INTERNAL_ERROR, BatchResult, Journal
 from tests.support.broker import Mosquitto
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
@@ -162,3 +163,36 @@ def test_an_event_the_cloud_broker_refuses_is_parked_and_the_rest_flows(
     finally:
         conn.close()
     assert "Traceback" not in hub.log_text()
+
+
+def test_a_handler_that_raises_costs_one_message_not_the_link(hall_broker: Mosquitto) -> None:
+    """Left to paho, an exception in the message callback kept the packet and handed it
+    over again at every read: one bad message froze the hall link (issue #12)."""
+    calls: list[bytes] = []
+
+    def handler(msg: object) -> None:
+        payload = bytes(msg.payload)  # type: ignore[attr-defined]
+        calls.append(payload)
+        if payload == b"bad":
+            raise RuntimeError("a bug in a stage")
+
+    async def scenario() -> bool:
+        link = MqttLink(LinkOptions(url=hall_broker.url, client_id="guard"), on_message=handler)
+        await link.connect()
+        link.subscribe([("t/#", 1)])
+        await asyncio.sleep(0.2)
+        dev = DevicePublisher(hall_broker.url, client_id="guard-dev")
+        for body in (b"one", b"bad", b"two"):
+            dev.publish("t/x", body)
+        for _ in range(100):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # a re-read loop would go on meanwhile
+        dev.close()
+        alive = link.is_open
+        await link.close()
+        return alive
+
+    assert asyncio.run(scenario())
+    assert calls == [b"one", b"bad", b"two"]
