@@ -381,6 +381,12 @@ class Hub:
 
     async def _shutdown(self) -> None:
         systemd.notify("STOPPING=1")
+        # Tickers first: a service's tick may hand work to an executor that its on_stop
+        # hook shuts down (the KPI thread), so no tick may run once the hooks start.
+        tickers = [t for t in self._tasks if t.get_name() in ("ticker", "health")]
+        for t in tickers:
+            t.cancel()
+        await asyncio.gather(*tickers, return_exceptions=True)
         self._report_drops(force=True)
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
@@ -390,10 +396,14 @@ class Hub:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.pipeline.drained(), 5.0)
         if self.final_rule_state is not None:
+            # Awaited, not .result(): while a batch's COMMIT is in flight the gate queues
+            # this call until the batch releases it, which happens on this very loop.
             with contextlib.suppress(Exception):
-                self.journal_executor.submit(
-                    self.journal.write_batch, [], rule_state=self.final_rule_state
-                ).result()
+                await asyncio.wrap_future(
+                    self.journal_executor.submit(
+                        self.journal.write_batch, [], rule_state=self.final_rule_state
+                    )
+                )
         with contextlib.suppress(Exception):
             await self.uplink.close()
         self.hall.closing = True
