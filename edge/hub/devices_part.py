@@ -89,12 +89,12 @@ def attach_devices(hub: Hub, profiles: ProfileSet) -> DriverEnv:
     cfg = hub.cfg
     file = cfg.source
     for i, dev in enumerate(cfg.devices):
-        profile = profiles.get_profile(dev.profile, file, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, file, f"devices[{i}] ({dev.id}).profile")
         entry = hub.devices.entries[dev.id]
         entry.profile_kind = str(profile.kind)
         if profile.commands:
             entry.commands = frozenset(profile.commands)
-        codec = build_codec(dev, profile, file, f"devices[{i}]")
+        codec = build_codec(dev, profile, file, f"devices[{i}] ({dev.id})")
         if codec is not None:
             hub.subscriptions.extend(codec.subscriptions())
             hub.topic_handlers.append(_codec_handler(hub, dev.id, codec))
