@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
@@ -23,7 +24,17 @@ from edge.hub.devices import DeviceTable
 from edge.hub.gate import JournalGate
 from edge.hub.hall import HUB_STATE_TOPIC, HallLink
 from edge.hub.pipeline import Ack, JournalPipeline
-from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
+from edge.model import (
+    BAD_ARGS,
+    TIMEOUT,
+    Command,
+    Event,
+    JournaledEvent,
+    Output,
+    Reply,
+    Service,
+    type_to_path,
+)
 from edge.store import BatchResult, Journal, JournalReader
 from edge.uplink import Uplink
 
@@ -70,6 +81,7 @@ class Hub:
             max_page_count=max_page_count,
         )
         self.reader = JournalReader(self.db_path)
+        self._finish_interrupted_commands()
         self.services: list[Service] = []
         self.decide: Decide | None = None
         self.rule_state: Callable[[], bytes | None] | None = None
@@ -137,6 +149,23 @@ class Hub:
         self.alerts_raised = 0
         self._unreported_drops: dict[str, int] = {}
         self._last_drop_alert = -1e9
+
+    RESTART_MSG = "the hub restarted before the device answered"
+
+    def _finish_interrupted_commands(self) -> None:
+        """Commands of the last run still waiting for their device when it died get a
+        final 408 now (contract §6): their arguments were never kept, so they cannot be
+        sent again; a retry with the same cmd_id gets this reply."""
+
+        def reply(cmd_id: str) -> bytes:
+            return _json.encode(Reply(cmd_id, TIMEOUT, self.RESTART_MSG).as_dict())
+
+        try:
+            n = self.journal.finish_interrupted_commands(reply, TIMEOUT)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot read the command log: {exc}") from None
+        if n:
+            log.warning("%d commands in flight when the hub stopped: answered 408", n)
 
     # -- wiring points for the parts built on the core -----------------------------------
     def add_service(self, service: Service) -> None:

@@ -94,6 +94,7 @@ def attach_devices(hub: Hub, profiles: ProfileSet) -> DriverEnv:
         entry.profile_kind = str(profile.kind)
         if profile.commands:
             entry.commands = frozenset(profile.commands)
+            entry.specs = dict(profile.commands)
         codec = build_codec(dev, profile, file, f"devices[{i}] ({dev.id})")
         if codec is not None:
             hub.subscriptions.extend(codec.subscriptions())

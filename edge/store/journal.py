@@ -399,6 +399,15 @@ class Journal:
         row = self.conn.execute("SELECT reply FROM commands WHERE cmd_id=?", (cmd_id,)).fetchone()
         return True, (row[0] if row else None)
 
+    def finish_interrupted_commands(self, reply: Callable[[str], bytes], code: int) -> int:
+        """Give every command recorded without a final reply (its run died with the last
+        hub process) the reply `reply(cmd_id)`: a retry then gets that, not "in progress"
+        forever. Called once at start, before any command of this run is recorded."""
+        rows = self.conn.execute("SELECT cmd_id FROM commands WHERE reply IS NULL").fetchall()
+        for (cmd_id,) in rows:
+            self.command_replied(cmd_id, code, reply(cmd_id))
+        return len(rows)
+
     def command_replied(self, cmd_id: str, code: int, reply: bytes) -> None:
         self.conn.execute(
             "UPDATE commands SET code=?, reply=? WHERE cmd_id=? AND reply IS NULL",
