@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +32,13 @@ def _reader(cfg_path: Path) -> JournalReader:
         fail(f"{db}: cannot read the journal: {exc}")
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 def register_core(app: typer.Typer) -> None:
     config_app = typer.Typer(help="Check a hub config file.", no_args_is_help=True)
     app.add_typer(config_app, name="config")
@@ -36,14 +46,22 @@ def register_core(app: typer.Typer) -> None:
     @app.command()
     def run(
         config: CONFIG_OPTION = Path("hall.toml"),
-        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+        log_level: Annotated[
+            LogLevel, typer.Option(help="debug, info, warning or error.")
+        ] = LogLevel.info,
     ) -> None:
         """Run the hub in the foreground until SIGTERM or SIGINT."""
-        from edge.hub.build import build_hub  # noqa: PLC0415 - heavy; only `run` needs it
+        from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
 
         cfg = load_config(config)
+        try:
+            # The whole config first, as `config check` does it: a mistake is reported
+            # before the journal (or anything else) is created.
+            check_config(cfg)
+        except EdgeError as exc:
+            fail(str(exc), code=2)
         logging.basicConfig(
-            level=log_level.upper(),
+            level=log_level.value.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             force=True,  # python-escpos calls basicConfig() when imported
         )
@@ -112,16 +130,12 @@ def register_core(app: typer.Typer) -> None:
         reader = _reader(config)
         rows = reader.dead_letters(limit, reason)
         if as_json:
-            for r in rows:
+            for r in rows:  # JSON lines: one dead letter per line, never indented
                 r["raw"] = r["raw"].decode("utf-8", "backslashreplace")
-                console.print_json(msgspec.json.encode(r).decode())
+                sys.stdout.write(msgspec.json.encode(r).decode() + "\n")
             return
         counts = reader.dead_letter_counts()
-        table = Table(
-            title=f"dead letters ({sum(counts.values())} in all: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + ")"
-        )
+        table = Table(title=dead_letters_title(counts))
         for col in ("id", "received", "device", "topic / port", "reason", "detail", "raw"):
             table.add_column(col, overflow="fold")
         for r in rows:
@@ -141,6 +155,14 @@ def register_core(app: typer.Typer) -> None:
     def status(config: CONFIG_OPTION = Path("hall.toml")) -> None:
         """Journal and device summary, read from the journal (works with the hub stopped)."""
         show_device_status(config)
+
+
+def dead_letters_title(counts: Mapping[str, int]) -> str:
+    """`dead letters (5 in all: bad_json 3, too_large 2)`, or `dead letters (none)`."""
+    if not counts:
+        return "dead letters (none)"
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return f"dead letters ({sum(counts.values())} in all: {reasons})"
 
 
 def show_device_status(config: Path) -> None:

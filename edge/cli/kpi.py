@@ -6,6 +6,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,7 @@ from edge.store import JournalReader
 
 app = typer.Typer(
     help="Service evaluation KPIs: a day or a month, counters ranked, the model counter marked.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # `hall-edge kpi` alone: today's report
 )
 
 
@@ -82,11 +83,13 @@ def kpi(
         ),
     ] = None,
 ) -> None:
-    """Show the service KPIs of one day or one month (give --day or --month)."""
+    """Show the service KPIs of one day or one month (without --day or --month: today)."""
     try:
-        if (day is None) == (month is None):
-            raise CommandError(BAD_ARGS, "give exactly one of --day YYYY-MM-DD or --month YYYY-MM")
+        if day is not None and month is not None:
+            raise CommandError(BAD_ARGS, "give one of --day YYYY-MM-DD or --month YYYY-MM")
         cfg = load(config)
+        if day is None and month is None:
+            day = datetime.now(ZoneInfo(cfg.hall.timezone)).date().isoformat()  # hall time
         source: AbstractContextManager[ReadEvents] = (
             _events_file(events) if events is not None else open_journal(cfg)
         )

@@ -65,7 +65,12 @@ class DemoResult:
         if dead:
             out.append(f"{dead} messages went to the dead-letter table (hall-edge deadletters)")
         if self.undelivered:
-            out.append(f"{self.undelivered} events were still in the outbox at stop")
+            n = self.undelivered
+            out.append(
+                f"{n} {'event was' if n == 1 else 'events were'} still in the outbox at stop: "
+                "journaled, not yet acknowledged by the cloud; the hub sends "
+                f"{'it' if n == 1 else 'them'} when it runs again (nothing is lost)"
+            )
         silent = self.silent_profiles()
         if silent:
             out.append("no event yet from: " + ", ".join(silent) + " (run longer?)")

@@ -35,13 +35,13 @@ def check_config(cfg: HubConfig) -> list[str]:
     profiles = _profiles(cfg)
     kinds: dict[str, int] = {}
     for i, dev in enumerate(cfg.devices):
-        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}] ({dev.id}).profile")
         # Builds nothing that runs: settings are validated the way the hub will read them.
         if (
-            build_codec(dev, profile, cfg.source, f"devices[{i}]") is None
+            build_codec(dev, profile, cfg.source, f"devices[{i}] ({dev.id})") is None
             and profile.serial is not None
         ):
-            build_driver(dev, profile, _NoPort(), file=cfg.source, where=f"devices[{i}]")
+            build_driver(dev, profile, _NoPort(), file=cfg.source, where=f"devices[{i}] ({dev.id})")
         kinds[str(profile.kind)] = kinds.get(str(profile.kind), 0) + 1
     notes.append("devices: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
     if cfg.rules.enabled:

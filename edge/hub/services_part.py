@@ -154,7 +154,7 @@ def attach_faces(hub: Hub, profiles: ProfileSet) -> None:
     hub.add_service(faces)
     cameras: dict[str, str] = {}  # snapshot topic -> camera id
     for i, dev in enumerate(cfg.devices):
-        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}] ({dev.id}).profile")
         spec = profile.face_camera
         if spec is None:
             continue
@@ -164,7 +164,9 @@ def attach_faces(hub: Hub, profiles: ProfileSet) -> None:
             cameras[snap.topic.replace("{device_id}", dev.id)] = dev.id
         else:
             settings = snapshot_settings(
-                {**profile_defaults(profile), **dev.settings}, cfg.source, f"devices[{i}].settings"
+                {**profile_defaults(profile), **dev.settings},
+                cfg.source,
+                f"devices[{i}] ({dev.id}).settings",
             )
             poller = SnapshotPoller(dev.id, settings, faces.submit_frame)
             hub.background.append(poller.run)
