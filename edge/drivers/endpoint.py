@@ -255,7 +255,11 @@ class Endpoint:
             return  # link gone: the device resends and is acknowledged then
         try:
             self.line.send(self._ack(self.values(decoded.data), self.ctx, frame))
-        except (CommandError, LinkError) as exc:
+        except LinkError:
+            # The cable went between the frame and its ACK: the line's reader reports the
+            # loss (once), and the device resends the frame after the reconnect.
+            return
+        except CommandError as exc:
             self.port.log_error(self.device_id, f"acknowledgement not sent: {exc}")
 
     # -- polling -----------------------------------------------------------------------------

@@ -141,6 +141,11 @@ class SerialLine:
             return next(iter(self.endpoints.values())).device_id
         return f"bus:{self.key}"
 
+    def _who(self) -> str:
+        """The devices on this line, for log lines ("kiosk-1", or "bus rs485-1: pad-1, pad-2")."""
+        ids = ", ".join(ep.device_id for ep in self.endpoints.values())
+        return ids if len(self.endpoints) == 1 else f"bus {self.key}: {ids or 'no devices'}"
+
     # -- members -----------------------------------------------------------------------------
 
     def add(self, endpoint: LineEndpoint) -> None:
@@ -181,6 +186,8 @@ class SerialLine:
                 self._down(reason, count=True)
                 await self._pause()
                 continue
+            if self._last_error:
+                log.info("%s: serial port %s open again", self._who(), transport.name)
             self._last_error = ""
             try:
                 await self._serve(transport)
@@ -205,7 +212,8 @@ class SerialLine:
             ep.detach(reason)
         if reason != self._last_error:
             self._last_error = reason
-            log.warning("%s: %s", self.key, reason)
+            # One line an installer can act on: which devices, which port, what next.
+            log.warning("%s: %s; reconnecting when it is back", self._who(), reason)
             if count:
                 for ep in list(self.endpoints.values()):
                     self.port.log_error(ep.device_id, reason)
