@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def sample() -> str:
     doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     section = doc[doc.index("## A rule file") :]
-    return re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)[0]
+    blocks: list[str] = re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)
+    return blocks[0]
 
 
 def test_the_sample_loads_beside_the_default_pack(tmp_path: Path) -> None:
