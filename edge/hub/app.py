@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +67,7 @@ class _CommandLog:
 class Hub:
     """One hall's hub. `await Hub(cfg).run()` serves until `stop()` or a fatal error."""
 
-    def __init__(self, cfg: HubConfig, *, max_page_count: int | None = None) -> None:
+    def __init__(self, cfg: HubConfig) -> None:
         self.cfg = cfg
         self.tz = ZoneInfo(cfg.hall.timezone)
         self.started = time.monotonic()
@@ -78,8 +80,9 @@ class Hub:
             self.tz,
             synchronous=cfg.store.synchronous,
             spool_max_bytes=cfg.store.spool_max_bytes,
-            max_page_count=max_page_count,
+            max_bytes=cfg.store.disk_max_bytes,
         )
+        self._check_disk_budget()
         self.reader = JournalReader(self.db_path)
         self._finish_interrupted_commands()
         self.services: list[Service] = []
@@ -149,6 +152,27 @@ class Hub:
         self.alerts_raised = 0
         self._unreported_drops: dict[str, int] = {}
         self._last_drop_alert = -1e9
+
+    def _check_disk_budget(self) -> None:
+        """[store] disk_max_bytes against the room there is: a budget the disk cannot give
+        is no bound at all (the disk fills first), which the installer should know."""
+        budget = self.cfg.store.disk_max_bytes
+        if budget is None:
+            return
+        used = sum(
+            p.stat().st_size for p in (self.db_path, Path(f"{self.db_path}-wal")) if p.exists()
+        )
+        free = shutil.disk_usage(self.db_path.parent).free
+        if used + free < budget:
+            log.warning(
+                "%s: store.disk_max_bytes = %d but the journal (%d bytes) and the free space"
+                " (%d bytes) come to only %d: the disk will fill before the budget",
+                self.cfg.source,
+                budget,
+                used,
+                free,
+                used + free,
+            )
 
     RESTART_MSG = "the hub restarted before the device answered"
 

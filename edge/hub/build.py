@@ -16,10 +16,10 @@ def _profiles(cfg: HubConfig) -> ProfileSet:
     return load_profiles(cfg.resolve(cfg.profiles_dir) if cfg.profiles_dir else None)
 
 
-async def build_hub(cfg: HubConfig, *, max_page_count: int | None = None) -> Hub:
+async def build_hub(cfg: HubConfig) -> Hub:
     """A hub with every configured part attached, its state rebuilt from the journal."""
     profiles = _profiles(cfg)
-    hub = Hub(cfg, max_page_count=max_page_count)
+    hub = Hub(cfg)
     attach_devices(hub, profiles)
     if cfg.rules.enabled:
         attach_rules(hub)

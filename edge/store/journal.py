@@ -90,7 +90,7 @@ class Journal:
         *,
         synchronous: str = "full",
         spool_max_bytes: int = 1 << 30,
-        max_page_count: int | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.hall_id = hall_id
@@ -100,9 +100,11 @@ class Journal:
         try:
             self.conn = connect(self.path, synchronous)
             migrate(self.conn)
-            if max_page_count is not None:
-                # Tests and small disks: SQLite refuses to grow past this many pages.
-                self.conn.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+            if max_bytes is not None:
+                # [store] disk_max_bytes: SQLite refuses to grow the file past this many pages
+                # (SQLITE_FULL, which takes the disk-full path like a full disk does).
+                page = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+                self.conn.execute(f"PRAGMA max_page_count={max(1, int(max_bytes) // page)}")
             row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
             self.last_seq = int(row[0]) if row else 0
             row = self.conn.execute("SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox").fetchone()
