@@ -5,6 +5,7 @@ from __future__ import annotations
 from edge.config import HubConfig
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import build_codec, build_driver
+from edge.hub.announce_check import check_one_announcer
 from edge.hub.app import Hub
 from edge.hub.devices_part import attach_devices
 from edge.hub.rules_part import attach_rules
@@ -46,6 +47,7 @@ def check_config(cfg: HubConfig) -> list[str]:
     notes.append("devices: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
     if cfg.rules.enabled:
         rs = ruleset_for(cfg)
+        check_one_announcer(cfg, rs)
         notes.append(f"rules: {len(rs.rules)} rules from {len(rs.files)} files")
     if cfg.queue.enabled and cfg.queue.services:
         notes.append(
