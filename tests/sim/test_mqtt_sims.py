@@ -62,7 +62,7 @@ class Hub:
         while True:
             m = self.messages.get(timeout=wait_s)
             if topic_part in m.topic:
-                return m.topic, m.payload
+                return m.topic, bytes(m.payload)
 
     def send(self, cmd: Command) -> None:
         for topic, payload in self.codec.encode_command(cmd):
@@ -97,7 +97,7 @@ def test_robot_reports_obeys_and_answers_with_the_cmd_id(broker: Mosquitto) -> N
         )
         reply = codec.decode_reply(*hub.next("/cmd/ack"))
         assert reply is not None and (reply.cmd_id, reply.code) == ("c-1", 200)
-        states = []
+        states: list[tuple[object, object]] = []
         while len(states) < 2:
             (task,) = codec.decode(*hub.next("/report/task"))
             states.append((task.data["task"], task.data["state"]))
