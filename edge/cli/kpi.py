@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -110,14 +111,18 @@ def kpi(
         sys.stdout.write(to_csv(report, window))
     elif fmt is Format.json:
         sys.stdout.write(to_json(report, window) + "\n")
-    elif isinstance(report, DayReport):
-        _console().print(day_view(report, cfg.kpi))
     else:
-        _console().print(month_view(report, window, cfg.kpi))
+        out = _console()
+        if isinstance(report, DayReport):
+            out.print(day_view(report, cfg.kpi, out.width))
+        else:
+            out.print(month_view(report, window, cfg.kpi, out.width))
 
 
 def _console() -> Console:
     console = Console(markup=False, highlight=False)
-    if not console.is_terminal:  # files and pipes get the whole table, not an 80-column squeeze
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Files and pipes get the whole table, not an 80-column squeeze (unless COLUMNS
+        # says how wide).
         console = Console(markup=False, highlight=False, width=200)
     return console

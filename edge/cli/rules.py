@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from edge.cli.common import err_line
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.config import HubConfig, load
 from edge.errors import ConfigError, EdgeError, PayloadError, StoreError
 from edge.model import Command, Event
@@ -309,6 +310,7 @@ def trace(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines: one object per firing, oldest first.")
     ] = False,
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """Show the last firings of a rule as the hub saved them: event, values, actions, errors."""
     try:
@@ -333,23 +335,29 @@ def trace(
         rule_ids = ", ".join(sorted(r.id for r in ruleset.rules)) or "none"
         raise _fail(f"unknown rule {rule}: expected a rule id of this hall ({rule_ids})", 1)
     entries = engine.traces(rule)[-limit:] if limit > 0 else []
-    if as_json:
-        for entry in entries:  # JSON lines: one firing per line
+    if as_json or fmt is Format.json:
+        for entry in entries:  # JSON lines: one firing per line, as the hub saved it
             typer.echo(json.dumps(entry, ensure_ascii=False))
         return
-    out = _out()
-    if not entries:
-        out.print(f"no firings recorded for {rule} yet", highlight=False)
+    if not entries and fmt is Format.table:
+        _out().print(f"no firings recorded for {rule} yet", highlight=False)
         return
-    table = Table(title=f"{rule}: last {len(entries)} firings", header_style="bold")
-    for column in ("at", "event", "result", "values", "actions / errors"):
-        table.add_column(column, overflow="fold")
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         ev = entry.get("event") or {}
         event_text = " ".join(
             str(ev[k]) for k in ("seq", "type", "device_id") if ev.get(k) is not None
         )
         _, result, values, actions = _firing_row(rule, entry)
-        cells = (str(entry.get("at", "")), event_text, result, values, actions)
-        table.add_row(*(Text(cell) for cell in cells))
-    out.print(table)
+        at = str(entry.get("at", ""))
+        rows.append(
+            {"at": at, "event": event_text, "result": result, "values": values, "actions": actions}
+        )
+    cols = [
+        Column("at", keep=True),
+        Column("event"),
+        Column("result"),
+        Column("values", drop=1),
+        Column("actions", "actions / errors"),
+    ]
+    show(fmt, cols, rows, title=f"{rule}: last {len(entries)} firings")

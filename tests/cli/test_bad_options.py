@@ -146,7 +146,7 @@ def test_a_bug_is_one_line_and_its_traceback_shows_with_debug(
     # A bug stands in: the command's code raises what no handler expects.
     import edge.cli.core as core  # noqa: PLC0415
 
-    def broken(_: Path) -> None:
+    def broken(*_: object) -> None:
         raise KeyError("no such thing")
 
     monkeypatch.setattr(core, "show_device_status", broken)
