@@ -22,6 +22,7 @@ def test_mypy_covers_the_tests_in_ci_and_by_default() -> None:
 def test_tests_support_passes_mypy_strict() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "tests/support"],
+        check=False,
         cwd=ROOT,
         capture_output=True,
         text=True,

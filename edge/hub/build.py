@@ -9,7 +9,7 @@ from edge.hub.announce_check import check_one_announcer
 from edge.hub.app import Hub
 from edge.hub.devices_part import attach_devices
 from edge.hub.rules_part import attach_rules
-from edge.hub.services_part import attach_faces, attach_kpi, attach_queue
+from edge.hub.services_part import attach_faces, attach_feedback, attach_kpi, attach_queue
 from edge.rules.hubconfig import ruleset_for
 
 
@@ -26,6 +26,7 @@ async def build_hub(cfg: HubConfig) -> Hub:
         attach_rules(hub)
     attach_queue(hub)
     attach_kpi(hub)
+    attach_feedback(hub)
     attach_faces(hub, profiles)
     return hub
 

@@ -140,13 +140,14 @@ def test_kiosk_feedback_and_eform_arrive_masked(broker: Mosquitto) -> None:
             pay.data["account"] == "*********4321"
             and pay.source_id == f"payment-kiosk-mqtt-1:{trade_no}"
         )
-        feedback.submit("suggestion", "希望增加座位", "13712345678", counter=2)
+        fid = feedback.submit("suggestion", "希望增加座位", "13712345678", counter=2)
         (fb,) = fb_codec.decode(*hubs[1].next("/submit"))
         assert fb.data == {
             "category": "suggestion",
             "text": "希望增加座位",
             "contact": "*******5678",
             "counter": 2,
+            "feedback_id": fid,
         }
         eform.submit("NEW_INSTALL", "D1", "王五", "330102198001011234", "13600001111")
         (form,) = form_codec.decode(*hubs[2].next("/form"))
