@@ -327,6 +327,7 @@ class DemoRun:
             by_source=snap.by_source,
             seq=snap.seq,
             replies=snap.replies,
+            failures=snap.failures,
             commands_sent=self.platform.sent if self.platform else 0,
             alerts=snap.alerts_total,
             metrics=self.final_metrics,

@@ -98,6 +98,11 @@ def test_a_demo_hall_reaches_the_cloud_without_gaps_and_stops_cleanly(tmp_path: 
     rendered.print(summary(result))
     final = rendered.export_text()
     assert "no gaps" in final and "queue.ticket.called" in final and "brokers" in final
+    # The summary's hall day is what the cloud counted, not the simulators' key presses.
+    t = result.by_type
+    assert f"{t.get('queue.ticket.requested', 0)} requested" in final
+    assert f"{t.get('queue.ticket.called', 0)} (recalls included)" in final
+    assert f"{t.get('queue.ticket.completed', 0)} completed" in final
 
 
 def test_brokers_are_stopped_when_the_hub_cannot_start(
