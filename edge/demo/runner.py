@@ -328,6 +328,7 @@ class DemoRun:
             seq=snap.seq,
             replies=snap.replies,
             failures=snap.failures,
+            speed=self.opts.speed,
             commands_sent=self.platform.sent if self.platform else 0,
             alerts=snap.alerts_total,
             metrics=self.final_metrics,

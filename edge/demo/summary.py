@@ -38,6 +38,7 @@ class DemoResult:
     day: HallDayReport | None = None
     brokers_stopped: bool = False
     failures: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    speed: float = 1.0  # simulated seconds per real second
 
     @property
     def undelivered(self) -> int:
@@ -72,6 +73,12 @@ class DemoResult:
                 f"{n} {'event was' if n == 1 else 'events were'} still in the outbox at stop: "
                 "journaled, not yet acknowledged by the cloud; the hub sends "
                 f"{'it' if n == 1 else 'them'} when it runs again (nothing is lost)"
+            )
+        if self.speed != 1.0:
+            out.append(
+                f"times: the hub stamps events with its real clock while the day runs "
+                f"×{self.speed:g}, so durations in events and KPIs (waits, service times) "
+                f"are real seconds: multiply by {self.speed:g} for the simulated day's"
             )
         silent = self.silent_profiles()
         if silent:

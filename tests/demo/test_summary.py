@@ -74,3 +74,25 @@ def test_the_hall_day_is_the_cloud_tally() -> None:
     assert line.startswith("500 ×1 printer-1: printer-1 cannot print: paper end (")
     assert "nobody refills it" in line and line in " ".join(text.split())
     assert "paper end" in failures_text(result.failures)
+
+
+def test_a_compressed_day_says_its_times_are_real_seconds() -> None:
+    base = {
+        "workdir": Path("/tmp"),
+        "kept": False,
+        "elapsed_s": 1.0,
+        "events": 1,
+        "by_type": {"rating.submitted": 1},
+        "by_device": {},
+        "by_source": {},
+        "seq": SeqReport(1, 1, 1, 0, (), 0),
+        "replies": {},
+        "commands_sent": 0,
+        "alerts": 0,
+        "metrics": {},
+        "journal_last_seq": 1,
+        "devices": {},
+    }
+    (note,) = [w for w in DemoResult(**base, speed=120).warnings() if w.startswith("times:")]
+    assert "×120" in note and "real seconds" in note
+    assert not [w for w in DemoResult(**base, speed=1).warnings() if w.startswith("times:")]
