@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -77,7 +78,7 @@ def test_the_hall_day_is_the_cloud_tally() -> None:
 
 
 def test_a_compressed_day_says_its_times_are_real_seconds() -> None:
-    base = {
+    base: dict[str, Any] = {
         "workdir": Path("/tmp"),
         "kept": False,
         "elapsed_s": 1.0,
