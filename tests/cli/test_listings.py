@@ -124,6 +124,10 @@ def test_kpi_tables_fit_80_columns_with_every_figure(
         row = next(line for line in out.splitlines() if f"│{counter.key} " in line)
         assert str(counter.completed) in row
     fits(run(capsys, "kpi", "--month", "2026-11", "-c", cfg, "--events", str(events)))
+    as_json = run(
+        capsys, "kpi", "--month", "2026-11", "-c", cfg, "--events", str(events), "--format", "json"
+    )
+    assert len(as_json.splitlines()) == 1 and json.loads(as_json)["month"] == "2026-11"
     monkeypatch.setenv("COLUMNS", "200")  # wide: one table per group, as before
     wide = run(capsys, "kpi", "--day", "2026-11-27", "-c", cfg, "--events", str(events))
     assert "Counters ranked (1/2)" in out and "Counters ranked (1/2)" not in wide
