@@ -141,7 +141,9 @@ class DemoRun:
         self.say(f"[bold]opening serial links…[/] {opts.counters} counters")
         p.links = open_hall_links(opts.counters, workdir / "links")
         devices = p.links.devices()
-        path, self.cfg = write_demo_config(workdir, hall.url, cloud.url, devices, opts.counters)
+        path, self.cfg = write_demo_config(
+            workdir, hall.url, cloud.url, devices, opts.counters, speed=opts.speed
+        )
         self.say(f"  {len(devices)} devices; config written to {path}")
         self.tally = CloudTally(self.cfg.hall.id)
         p.watcher = CloudWatcher(cloud.url, self.tally)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,14 @@ def test_a_demo_hall_reaches_the_cloud_without_gaps_and_stops_cleanly(tmp_path: 
     assert not any(port_in_use(port) for port in run.broker_ports)
     assert not list((workdir / "links").iterdir())
     assert (workdir / "hall.toml").is_file() and (workdir / "demo.log").is_file()
+    # The compressed day still shows a queue wait alert (waits scaled to hall minutes).
+    conn = sqlite3.connect(f"file:{workdir / 'hall.db'}?mode=ro", uri=True)
+    rules = [
+        json.loads(env)["data"]["rule"]
+        for (env,) in conn.execute("SELECT envelope FROM journal WHERE type='alert.raised'")
+    ]
+    conn.close()
+    assert "queue-wait-too-long" in rules, rules
 
     rendered = Console(file=io.StringIO(), width=160, record=True)
     rendered.print(summary(result))
