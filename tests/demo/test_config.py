@@ -10,7 +10,7 @@ import pytest
 from edge.demo.config import GROUPS, MARKER, SERVICES, prepare_workdir, write_demo_config
 from edge.errors import EdgeError
 from edge.hub.build import check_config
-from edge.model import JournaledEvent
+from edge.model import Event, JournaledEvent
 from edge.rules.hubconfig import device_groups, engine_for
 from edge.sim.hall_day import SERVICES as SIMULATED_SERVICES
 from edge.sim.hall_links import open_hall_links
@@ -76,5 +76,5 @@ def test_the_demo_scales_queue_waits_by_its_speed(tmp_path: Path) -> None:
         {"service": "payment", "waiting": 4, "longest_wait_s": 3, "open_counters": 1},
     )
     out = engine.handle(status)
-    messages = [o.data["message"] for o in out if getattr(o, "type", "") == "alert.raised"]
+    messages = [o.data["message"] for o in out if isinstance(o, Event) and o.type == "alert.raised"]
     assert messages == ["缴费业务最长等候已6分钟，超过5分钟的服务标准，请增开窗口"]

@@ -91,11 +91,15 @@ def test_a_press_resent_after_a_sigkill_calls_no_second_ticket(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
 ) -> None:
     link = tmp_path / "by-id" / "usb-1a86_USB_Serial-if00-port0"
-    devices = [
-        {"id": "caller-1", "profile": "counter-caller-485", "settings.port": str(link)},
+    devices: list[dict[str, Any]] = [
+        {
+            "id": "caller-1",
+            "profile": "counter-caller-485",
+            "settings.port": str(link),
+            "settings.address": 1,
+        },
         {"id": "kiosk-1", "profile": "generic-mqtt"},
     ]
-    devices[0]["settings.address"] = 1
     cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices, QUEUE)
     db = tmp_path / "hall.db"
     bus = CallerBus(link)
