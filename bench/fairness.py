@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -22,7 +23,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.common import Broker, HubRun, print_table, write_hub_config
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import Broker, HubRun, print_table, write_hub_config
 
 QUIET_RATE = 20.0
 

@@ -47,7 +47,7 @@ DOCS = ROOT / "docs"
 MY_DOCS = [README, DOCS / "contract.md", DOCS / "configuration.md", DOCS / "operations.md"]
 # A profile's name as the docs write it: `counter-caller-485`, `guide-robot-mqtt`...
 PROFILE_NAME = r"`([a-z0-9]+(?:-[a-z0-9]+)*-(?:485|mqtt|serial|escpos|modbus|snapshot))`"
-BASE = {
+BASE: dict[str, object] = {
     "hall": {"id": "doc-hall"},
     "hall_broker": {"url": "mqtt://127.0.0.1:1883"},
     "cloud": {"url": "mqtt://127.0.0.1:1884"},
@@ -137,7 +137,7 @@ def test_configuration_page_fragments_are_valid(tmp_path: Path) -> None:
 
 def test_configuration_page_names_every_core_key() -> None:
     doc = text(DOCS / "configuration.md")
-    structs = [
+    structs: list[type[msgspec.Struct]] = [
         hub_sections.HallSection,
         hub_sections.HallBrokerSection,
         hub_sections.CloudSection,
@@ -247,7 +247,9 @@ def _names_in_code() -> set[str]:
         spec = yaml.safe_load(text(profile))
         names |= set(spec.get("commands") or {})
         names |= {m["event"] for m in spec.get("messages") or []}
-        names |= {(f.get("params") or {}).get("event") for f in spec.get("frames") or []} - {None}
+        names |= {
+            str(e) for f in spec.get("frames") or [] if (e := (f.get("params") or {}).get("event"))
+        }
     return names
 
 

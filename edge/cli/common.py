@@ -20,9 +20,14 @@ CONFIG_OPTION = Annotated[
 ]
 
 
+def err_line(message: str) -> None:
+    """One red `error:` line on stderr (never folded, whatever the terminal's width)."""
+    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """One red line on stderr naming what is wrong, and a non-zero exit."""
-    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_line(message)
     raise typer.Exit(code)
 
 

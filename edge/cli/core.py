@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-import msgspec
 import typer
-from rich.table import Table
 
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.errors import ConfigError, EdgeError
 from edge.store import JournalReader
 
@@ -29,6 +31,13 @@ def _reader(cfg_path: Path) -> JournalReader:
         fail(f"{db}: cannot read the journal: {exc}")
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 def register_core(app: typer.Typer) -> None:
     config_app = typer.Typer(help="Check a hub config file.", no_args_is_help=True)
     app.add_typer(config_app, name="config")
@@ -36,14 +45,22 @@ def register_core(app: typer.Typer) -> None:
     @app.command()
     def run(
         config: CONFIG_OPTION = Path("hall.toml"),
-        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+        log_level: Annotated[
+            LogLevel, typer.Option(help="debug, info, warning or error.")
+        ] = LogLevel.info,
     ) -> None:
         """Run the hub in the foreground until SIGTERM or SIGINT."""
-        from edge.hub.build import build_hub  # noqa: PLC0415 - heavy; only `run` needs it
+        from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
 
         cfg = load_config(config)
+        try:
+            # The whole config first, as `config check` does it: a mistake is reported
+            # before the journal (or anything else) is created.
+            check_config(cfg)
+        except EdgeError as exc:
+            fail(str(exc), code=2)
         logging.basicConfig(
-            level=log_level.upper(),
+            level=log_level.value.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             force=True,  # python-escpos calls basicConfig() when imported
         )
@@ -81,23 +98,24 @@ def register_core(app: typer.Typer) -> None:
             console.print(f"  {note}")
 
     @app.command()
-    def outbox(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+    def outbox(
+        config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table
+    ) -> None:
         """The backlog waiting for the cloud: size, oldest age, drops."""
         stats = _reader(config).stats()
-        table = Table(title="outbox")
-        table.add_column("what")
-        table.add_column("value", justify="right")
-        table.add_row("events waiting", str(stats.backlog))
-        table.add_row("bytes waiting", f"{stats.backlog_bytes:,}")
         age = "-" if stats.oldest_age_s is None else f"{stats.oldest_age_s:,.0f} s"
-        table.add_row("oldest waiting", age)
-        table.add_row("last hallseq", str(stats.last_seq))
-        table.add_row("dead letters", str(stats.dead_letters))
-        for etype, n in sorted(stats.drops.items()):
-            table.add_row(f"dropped {etype}", str(n))
+        rows: list[dict[str, object]] = [
+            {"what": "events waiting", "value": stats.backlog},
+            {"what": "bytes waiting", "value": stats.backlog_bytes},
+            {"what": "oldest waiting", "value": age if fmt is Format.table else stats.oldest_age_s},
+            {"what": "last hallseq", "value": stats.last_seq},
+            {"what": "dead letters", "value": stats.dead_letters},
+        ]
+        rows += [{"what": f"dropped {t}", "value": n} for t, n in sorted(stats.drops.items())]
         if not stats.drops:
-            table.add_row("dropped", "0")
-        console.print(table)
+            rows.append({"what": "dropped", "value": 0})
+        cols = [Column("what", keep=True), Column("value", justify="right")]
+        show(fmt, cols, rows, title="outbox")
 
     @app.command()
     def deadletters(
@@ -105,84 +123,95 @@ def register_core(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
         reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
         as_json: Annotated[
-            bool, typer.Option("--json", help="JSON lines instead of a table.")
+            bool, typer.Option("--json", help="JSON lines, one object per line (--format json).")
         ] = False,
+        fmt: FORMAT_OPTION = Format.table,
     ) -> None:
         """Messages and frames that could not become events, with the reason."""
         reader = _reader(config)
         rows = reader.dead_letters(limit, reason)
         if as_json:
-            for r in rows:
-                r["raw"] = r["raw"].decode("utf-8", "backslashreplace")
-                console.print_json(msgspec.json.encode(r).decode())
-            return
-        counts = reader.dead_letter_counts()
-        table = Table(
-            title=f"dead letters ({sum(counts.values())} in all: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + ")"
-        )
-        for col in ("id", "received", "device", "topic / port", "reason", "detail", "raw"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            raw = r["raw"][:60]
-            table.add_row(
-                str(r["id"]),
-                r["received"],
-                r["device_id"] or "-",
-                r["topic"],
-                r["reason"],
-                r["detail"][:80],
-                raw.decode("utf-8", "backslashreplace"),
-            )
-        console.print(table)
+            fmt = Format.json
+        title = None
+        if fmt is Format.table:
+            title = dead_letters_title(reader.dead_letter_counts())
+            for r in rows:  # a glance in the table; csv and json have them whole
+                r["raw"] = r["raw"][:60]
+                r["detail"] = r["detail"][:80]
+        show(fmt, DEAD_LETTER_COLUMNS, rows, title=title)
 
     @app.command()
-    def status(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+    def status(
+        config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table
+    ) -> None:
         """Journal and device summary, read from the journal (works with the hub stopped)."""
-        show_device_status(config)
+        show_device_status(config, fmt)
 
 
-def show_device_status(config: Path) -> None:
+DEAD_LETTER_COLUMNS = [
+    Column("id", keep=True, justify="right"),
+    Column("received", keep=True),
+    Column("device_id", "device"),
+    Column("topic", "topic / port"),
+    Column("reason"),
+    Column("detail", drop=1),
+    Column("raw", drop=2),
+]
+
+
+def dead_letters_title(counts: Mapping[str, int]) -> str:
+    """`dead letters (5 in all: bad_json 3, too_large 2)`, or `dead letters (none)`."""
+    if not counts:
+        return "dead letters (none)"
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return f"dead letters ({sum(counts.values())} in all: {reasons})"
+
+
+def show_device_status(config: Path, fmt: Format = Format.table) -> None:
     """The configured devices with what the journal knows of them."""
     cfg = load_config(config)
     reader = _reader(config)
     stats = reader.stats()
-    console.print(
-        f"last hallseq {stats.last_seq}, backlog {stats.backlog}, dead letters {stats.dead_letters}"
-    )
+    if fmt is Format.table:
+        console.print(
+            f"last hallseq {stats.last_seq}, backlog {stats.backlog}, "
+            f"dead letters {stats.dead_letters}",
+            highlight=False,
+        )
     known = {d["device_id"]: d for d in reader.devices()}
-    table = Table(title=f"devices of {cfg.hall.id}")
-    for col in (
-        "device",
-        "profile",
-        "state",
-        "since",
-        "events",
-        "last event",
-        "errors",
-        "last error",
-    ):
-        table.add_column(col)
+    tz = ZoneInfo(cfg.hall.timezone)
     ids = [d.id for d in cfg.devices] + sorted(set(known) - {d.id for d in cfg.devices})
     profiles = {d.id: d.profile for d in cfg.devices}
+    rows: list[dict[str, object]] = []
     for device_id in ids:
         d = known.get(device_id, {})
-        state = {None: "?", 1: "online", 0: "offline"}.get(d.get("online"), "?")
-        table.add_row(
-            device_id,
-            profiles.get(device_id, "(not configured)"),
-            state,
-            _ts(d.get("since_ms")),
-            str(d.get("events", 0)),
-            _ts(d.get("last_event_ms")),
-            str(d.get("errors", 0)),
-            d.get("last_error") or "",
+        rows.append(
+            {
+                "device": device_id,
+                "profile": profiles.get(device_id, "(not configured)"),
+                "state": {None: "?", 1: "online", 0: "offline"}.get(d.get("online"), "?"),
+                "since": _ts(d.get("since_ms"), tz),
+                "events": d.get("events", 0),
+                "last_event": _ts(d.get("last_event_ms"), tz),
+                "errors": d.get("errors", 0),
+                "last_error": d.get("last_error") or "",
+            }
         )
-    console.print(table)
+    cols = [
+        Column("device", keep=True),
+        Column("profile", drop=3),
+        Column("state"),
+        Column("since", keep=True, drop=2),
+        Column("events", justify="right"),
+        Column("last_event", "last event", keep=True),
+        Column("errors", justify="right", drop=1),
+        Column("last_error", "last error"),
+    ]
+    show(fmt, cols, rows, title=f"devices of {cfg.hall.id} (times in {tz.key})")
 
 
-def _ts(ms: int | None) -> str:
+def _ts(ms: int | None, tz: ZoneInfo) -> str | None:
+    """A journal time in hall time, to the second: `2026-12-03 09:41:07`."""
     return (
-        "-" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+        None if ms is None else datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
     )

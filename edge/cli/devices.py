@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from edge.cli.common import CONFIG_OPTION, fail
 from edge.cli.core import show_device_status
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.config import load
 from edge.config.hub import DeviceSection
 from edge.drivers.hotplug import BY_ID_DIR, SYS_TTY, PortWatcher
@@ -27,10 +27,12 @@ def _out() -> Console:
 
 
 @app.callback(invoke_without_command=True)
-def devices(ctx: typer.Context, config: CONFIG_OPTION = Path("hall.toml")) -> None:
+def devices(
+    ctx: typer.Context, config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table
+) -> None:
     """Each configured device's state, last event and error counts (`scan`: the ports)."""
     if ctx.invoked_subcommand is None:
-        show_device_status(config)
+        show_device_status(config, fmt)
 
 
 @app.command("scan")
@@ -47,6 +49,7 @@ def scan_command(
         bool | None,
         typer.Option("--udev/--no-udev", help="Force or refuse udev (default: if udevd runs)."),
     ] = None,
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """List serial ports: by-id path, USB ids, serial number, matching profile and device.
 
@@ -61,19 +64,28 @@ def scan_command(
         mode, ports = scan(profiles, devices, watcher, str(config))
     except EdgeError as exc:
         fail(str(exc))
-    table = Table("port", "by-id", "USB id", "serial", "description", "profiles", "device")
-    for s in ports:
-        p = s.port
-        usb = f"{p.vendor_id}:{p.product_id}" if p.vendor_id else "-"
-        table.add_row(
-            p.device,
-            "\n".join(Path(link).name for link in p.links) or "-",
-            usb,
-            p.serial or "-",
-            p.description or "-",
-            "\n".join(s.profiles) or "-",
-            "\n".join(s.devices) or "-",
-        )
-    _out().print(table)
-    note = " (no udevd: USB details read from /sys)" if mode == "polling" else ""
-    _out().print(f"{len(ports)} serial port(s){note}")
+    rows = [
+        {
+            "port": s.port.device,
+            "by_id": [Path(link).name for link in s.port.links],
+            "usb_id": f"{s.port.vendor_id}:{s.port.product_id}" if s.port.vendor_id else None,
+            "serial": s.port.serial,
+            "description": s.port.description,
+            "profiles": list(s.profiles),
+            "devices": list(s.devices),
+        }
+        for s in ports
+    ]
+    cols = [
+        Column("port", keep=True),
+        Column("by_id", "by-id"),
+        Column("usb_id", "USB id", keep=True, drop=1),
+        Column("serial", drop=3),
+        Column("description", drop=2),
+        Column("profiles"),
+        Column("devices", "device"),
+    ]
+    show(fmt, cols, rows)
+    if fmt is Format.table:
+        note = " (no udevd: USB details read from /sys)" if mode == "polling" else ""
+        _out().print(f"{len(ports)} serial port(s){note}", highlight=False)

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.errors import CommandError, EdgeError
 from edge.faces import enrolment as ops
 
@@ -106,7 +106,7 @@ def erase(
 
 
 @app.command("list")
-def list_(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+def list_(config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table) -> None:
     """List enrolments: references, consent ids, purposes and expiry dates (no face data).
 
     Enrolments past their expiry date are erased first (and logged), as the hub does hourly.
@@ -114,45 +114,65 @@ def list_(config: CONFIG_OPTION = Path("hall.toml")) -> None:
     cfg = load_config(config)
     tz = ZoneInfo(cfg.hall.timezone)
     expired = _run(lambda: ops.erase_expired(cfg.faces, cfg.base_dir, datetime.now(UTC), tz))
-    if expired:
+    if expired and fmt is Format.table:
         console.print(f"erased {len(expired)} expired enrolment(s): {escape(', '.join(expired))}")
     enrolments = _run(lambda: ops.list_enrolments(cfg.faces, cfg.base_dir))
-    if not enrolments:
+    if not enrolments and fmt is Format.table:
         console.print("no enrolments")
         return
-    table = Table(
-        "reference", "consent id", "purpose", "expires", "minor", "guardian consent", "vip"
-    )
-    for e in enrolments:
-        table.add_row(
-            escape(e.customer_ref),
-            escape(e.consent_id),
-            escape(e.purpose),
-            e.expires.isoformat(),
-            "yes" if e.minor else "",
-            escape(e.guardian_consent_id or ""),
-            "yes" if e.vip else "",
-        )
-    console.print(table)
+    rows = [
+        {
+            "reference": e.customer_ref,
+            "consent_id": e.consent_id,
+            "purpose": e.purpose,
+            "expires": e.expires.isoformat(),
+            "minor": e.minor,
+            "guardian_consent_id": e.guardian_consent_id,
+            "vip": e.vip,
+        }
+        for e in enrolments
+    ]
+    if fmt is Format.table:
+        for row in rows:
+            row["minor"] = "yes" if row["minor"] else ""
+            row["vip"] = "yes" if row["vip"] else ""
+    cols = [
+        Column("reference", keep=True),
+        Column("consent_id", "consent id"),
+        Column("purpose", drop=1),
+        Column("expires", keep=True),
+        Column("minor"),
+        Column("guardian_consent_id", "guardian consent", drop=2),
+        Column("vip"),
+    ]
+    show(fmt, cols, rows)
 
 
 @app.command()
 def erasures(
     last: Annotated[int, typer.Option("--last", "-n", help="Show only the newest N lines.")] = 50,
     config: CONFIG_OPTION = Path("hall.toml"),
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """Show the erasure log: reference, consent id, reason and time of every erasure."""
     cfg = load_config(config)
     lines = _run(lambda: ops.erasure_log(cfg.faces, cfg.base_dir, limit=last))
-    if not lines:
+    if not lines and fmt is Format.table:
         console.print("no erasures logged")
         return
-    table = Table("erased at", "reference", "consent id", "reason")
-    for line in lines:
-        table.add_row(
-            line.erased_at.isoformat(timespec="seconds"),
-            escape(line.customer_ref),
-            escape(line.consent_id),
-            escape(line.reason),
-        )
-    console.print(table)
+    rows = [
+        {
+            "erased_at": line.erased_at.isoformat(timespec="seconds"),
+            "reference": line.customer_ref,
+            "consent_id": line.consent_id,
+            "reason": line.reason,
+        }
+        for line in lines
+    ]
+    cols = [
+        Column("erased_at", "erased at", keep=True),
+        Column("reference", keep=True),
+        Column("consent_id", "consent id"),
+        Column("reason"),
+    ]
+    show(fmt, cols, rows)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +28,7 @@ from edge.store import JournalReader
 
 app = typer.Typer(
     help="Service evaluation KPIs: a day or a month, counters ranked, the model counter marked.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # `hall-edge kpi` alone: today's report
 )
 
 
@@ -82,11 +84,13 @@ def kpi(
         ),
     ] = None,
 ) -> None:
-    """Show the service KPIs of one day or one month (give --day or --month)."""
+    """Show the service KPIs of one day or one month (without --day or --month: today)."""
     try:
-        if (day is None) == (month is None):
-            raise CommandError(BAD_ARGS, "give exactly one of --day YYYY-MM-DD or --month YYYY-MM")
+        if day is not None and month is not None:
+            raise CommandError(BAD_ARGS, "give one of --day YYYY-MM-DD or --month YYYY-MM")
         cfg = load(config)
+        if day is None and month is None:
+            day = datetime.now(ZoneInfo(cfg.hall.timezone)).date().isoformat()  # hall time
         source: AbstractContextManager[ReadEvents] = (
             _events_file(events) if events is not None else open_journal(cfg)
         )
@@ -107,14 +111,18 @@ def kpi(
         sys.stdout.write(to_csv(report, window))
     elif fmt is Format.json:
         sys.stdout.write(to_json(report, window) + "\n")
-    elif isinstance(report, DayReport):
-        _console().print(day_view(report, cfg.kpi))
     else:
-        _console().print(month_view(report, window, cfg.kpi))
+        out = _console()
+        if isinstance(report, DayReport):
+            out.print(day_view(report, cfg.kpi, out.width))
+        else:
+            out.print(month_view(report, window, cfg.kpi, out.width))
 
 
 def _console() -> Console:
     console = Console(markup=False, highlight=False)
-    if not console.is_terminal:  # files and pipes get the whole table, not an 80-column squeeze
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Files and pipes get the whole table, not an 80-column squeeze (unless COLUMNS
+        # says how wide).
         console = Console(markup=False, highlight=False, width=200)
     return console

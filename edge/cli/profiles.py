@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from edge.cli.common import fail
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.drivers.profile_schema import Profile
 from edge.drivers.profiles import builtin_dir, load_profile, load_profiles
 from edge.errors import EdgeError
@@ -22,19 +22,31 @@ def _out() -> Console:
     return Console()
 
 
-def _table(profiles: list[Profile]) -> Table:
-    table = Table("profile", "kind", "transport", "framer", "commands", "file")
+COLUMNS = [
+    Column("profile", keep=True),
+    Column("kind"),
+    Column("transport"),
+    Column("framer", drop=2),
+    Column("commands", drop=1),
+    Column("file", drop=3),
+]
+
+
+def _rows(profiles: list[Profile]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for p in profiles:
         transport = p.serial and f"serial {p.serial.baudrate}{' bus' if p.serial.multidrop else ''}"
-        table.add_row(
-            p.id,
-            p.kind,
-            transport or f"mqtt {getattr(p.transport, 'convention', '')}",
-            p.framer.name if p.framer else "-",
-            ", ".join(p.commands) or "-",
-            p.source,
+        rows.append(
+            {
+                "profile": p.id,
+                "kind": str(p.kind),
+                "transport": transport or f"mqtt {getattr(p.transport, 'convention', '')}",
+                "framer": p.framer.name if p.framer else None,
+                "commands": list(p.commands),
+                "file": p.source,
+            }
         )
-    return table
+    return rows
 
 
 @app.command("check")
@@ -46,6 +58,7 @@ def check(
     extra_dir: Annotated[
         Path | None, typer.Option("--dir", "-d", help="A folder of the hall's own profiles.")
     ] = None,
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """Validate profiles; every error names the file, the line, the key and what was expected."""
     try:
@@ -55,8 +68,9 @@ def check(
             profiles = list(load_profiles(extra_dir).values())
     except EdgeError as exc:
         fail(str(exc))
-    _out().print(_table(profiles))
-    _out().print(f"[green]{len(profiles)} profile(s) OK[/green]")
+    show(fmt, COLUMNS, _rows(profiles), console=_out())
+    if fmt is Format.table:
+        _out().print(f"[green]{len(profiles)} profile(s) OK[/green]")
 
 
 @app.command("list")
@@ -64,11 +78,13 @@ def list_profiles(
     extra_dir: Annotated[
         Path | None, typer.Option("--dir", "-d", help="A folder of the hall's own profiles.")
     ] = None,
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """List the known device models (shipped in firmware-configs/ plus --dir)."""
     try:
         profiles = load_profiles(extra_dir)
     except EdgeError as exc:
         fail(str(exc))
-    _out().print(f"shipped profiles: {builtin_dir()}")
-    _out().print(_table(list(profiles.values())))
+    if fmt is Format.table:
+        _out().print(f"shipped profiles: {builtin_dir()}", highlight=False, soft_wrap=True)
+    show(fmt, COLUMNS, _rows(list(profiles.values())), console=_out())

@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from edge.cli.common import err_line
+from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.config import HubConfig, load
 from edge.errors import ConfigError, EdgeError, PayloadError, StoreError
 from edge.model import Command, Event
@@ -47,9 +49,9 @@ BuiltinOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(Text(message, style="red"))
-    return typer.Exit(2)
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_line(message)
+    return typer.Exit(code)
 
 
 def _out() -> Console:
@@ -121,7 +123,9 @@ def test(
     ] = None,
     config: ConfigOption = None,
     builtin: BuiltinOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines: one object per event (or tick).")
+    ] = False,
 ) -> None:
     """Show which rules fire on the events and what they would do; nothing is sent or kept."""
     from edge.rules.schedules import parse_duration  # noqa: PLC0415 - small, only here
@@ -143,7 +147,8 @@ def test(
     except EdgeError as exc:
         raise _fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps([_step_json(s) for s in steps], ensure_ascii=False, indent=2))
+        for step in steps:  # JSON lines: one step per line
+            typer.echo(json.dumps(_step_json(step), ensure_ascii=False))
         return
     _print_steps(steps)
 
@@ -302,11 +307,15 @@ def trace(
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="Show at most this many, newest last.")
     ] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines: one object per firing, oldest first.")
+    ] = False,
+    fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """Show the last firings of a rule as the hub saved them: event, values, actions, errors."""
     try:
         cfg = load(config)
+        ruleset = _ruleset([], config, None)[0] if cfg.rules.enabled else RuleSet.empty()
         tz = ZoneInfo(cfg.hall.timezone)
         blob = read_state_blob(cfg.resolve(cfg.store.path))
         engine = RuleEngine(
@@ -316,24 +325,39 @@ def trace(
             engine.load_state(blob)
     except EdgeError as exc:
         raise _fail(str(exc)) from None
+    known = (
+        {r.id for r in ruleset.rules}
+        | {f"window:{w.id}" for w in ruleset.windows}
+        | {"engine"}
+        | set(engine.traced_ids())
+    )
+    if rule not in known:
+        rule_ids = ", ".join(sorted(r.id for r in ruleset.rules)) or "none"
+        raise _fail(f"unknown rule {rule}: expected a rule id of this hall ({rule_ids})", 1)
     entries = engine.traces(rule)[-limit:] if limit > 0 else []
-    if as_json:
-        typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+    if as_json or fmt is Format.json:
+        for entry in entries:  # JSON lines: one firing per line, as the hub saved it
+            typer.echo(json.dumps(entry, ensure_ascii=False))
         return
-    out = _out()
-    if not entries:
-        known = ", ".join(engine.traced_ids()) or "none"
-        out.print(f"no firings recorded for {rule} (rules with traces: {known})", highlight=False)
-        raise typer.Exit(1)
-    table = Table(title=f"{rule}: last {len(entries)} firings", header_style="bold")
-    for column in ("at", "event", "result", "values", "actions / errors"):
-        table.add_column(column, overflow="fold")
+    if not entries and fmt is Format.table:
+        _out().print(f"no firings recorded for {rule} yet", highlight=False)
+        return
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         ev = entry.get("event") or {}
         event_text = " ".join(
             str(ev[k]) for k in ("seq", "type", "device_id") if ev.get(k) is not None
         )
         _, result, values, actions = _firing_row(rule, entry)
-        cells = (str(entry.get("at", "")), event_text, result, values, actions)
-        table.add_row(*(Text(cell) for cell in cells))
-    out.print(table)
+        at = str(entry.get("at", ""))
+        rows.append(
+            {"at": at, "event": event_text, "result": result, "values": values, "actions": actions}
+        )
+    cols = [
+        Column("at", keep=True),
+        Column("event"),
+        Column("result"),
+        Column("values", drop=1),
+        Column("actions", "actions / errors"),
+    ]
+    show(fmt, cols, rows, title=f"{rule}: last {len(entries)} firings")

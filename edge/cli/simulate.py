@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from edge.cli.common import fail
 from edge.sim import solo
-from edge.sim.hall_day import run_hall
+from edge.sim.hall_day import HallDayReport, run_hall
 from edge.sim.hall_links import devices_toml, open_hall_links
 
 app = typer.Typer(
@@ -46,7 +47,22 @@ def _ints(text: str) -> list[int]:
 
 
 def _say(text: str) -> None:
-    out.print(text, highlight=False)
+    # Plain text: simulators print lists (`calls ['A001', ...]`) and TOML (`[[devices]]`)
+    # that rich would read as markup; soft wrap keeps long lines whole for copy and paste.
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _report_text(report: HallDayReport) -> str:
+    ratings = sum(report.ratings.values())
+    feedback = sum(report.feedback.values())
+    return (
+        f"tickets {report.tickets_requested} requested, {report.tickets_printed} printed; "
+        f"calls {report.calls} ({report.served} served, {report.no_shows} no-shows, "
+        f"{report.transfers} transfers); ratings {ratings}; payments {report.payments} "
+        f"({report.payments_failed} failed); feedback {feedback}; forms {report.forms}; "
+        f"invoices printed {report.invoices_printed} (paper {report.printer_paper}); "
+        f"robot tasks {report.robot_tasks}"
+    )
 
 
 def _run(make: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
@@ -176,18 +192,22 @@ def hall(
 ) -> None:
     """A whole hall day, compressed, on every simulated device (start the hub with its devices)."""
 
+    if devices_out is not None and not devices_out.parent.is_dir():
+        fail(f"--devices-out {devices_out}: expected a file in an existing folder")
+
     async def day(stop: asyncio.Event) -> None:
         links = open_hall_links(counters, link_dir)
-        tables = devices_toml(links.devices())
-        if devices_out is not None:
-            devices_out.write_text(tables, encoding="utf-8")
-            _say(f"[[devices]] for hall.toml written to {devices_out}")
-        else:
-            _say(tables)
         try:
+            tables = devices_toml(links.devices())
+            if devices_out is not None:
+                devices_out.write_text(tables, encoding="utf-8")
+                _say(f"the [[devices]] tables for hall.toml are written to {devices_out}")
+            else:
+                sys.stdout.write(tables if tables.endswith("\n") else tables + "\n")
+                sys.stdout.flush()
             report = await run_hall(broker, links, speed, stop, seed=seed)
         finally:
             links.close()
-        _say(f"hall day ended at {report.reached}: {report}")
+        _say(f"hall day ended at {report.reached}: {_report_text(report)}")
 
     _run(day)

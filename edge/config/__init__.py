@@ -29,6 +29,8 @@ from edge.errors import ConfigError
 from edge.limits import MAX_DEVICE_ID_CHARS
 from edge.tlsfiles import key_mode_problem
 
+DISK_MIN_BYTES = 1 << 20  # [store] disk_max_bytes: below this not even a day's journal fits
+
 __all__ = [
     "BrokerSection",
     "CloudSection",
@@ -188,6 +190,13 @@ def _check(cfg: HubConfig, file: str) -> None:
     if cfg.store.spool_max_bytes < 4096:
         raise ConfigError(
             file, "store.spool_max_bytes", "at least 4096 bytes", cfg.store.spool_max_bytes
+        )
+    if cfg.store.disk_max_bytes is not None and cfg.store.disk_max_bytes < DISK_MIN_BYTES:
+        raise ConfigError(
+            file,
+            "store.disk_max_bytes",
+            f"at least {DISK_MIN_BYTES} bytes (1 MiB), or no key for no bound but the disk",
+            cfg.store.disk_max_bytes,
         )
     seen: set[str] = set()
     for i, dev in enumerate(cfg.devices):

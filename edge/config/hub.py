@@ -57,6 +57,9 @@ class StoreSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     spool_max_bytes: int = 1 << 30
     spool_max_age_days: float = 14.0  # undelivered status-like events older than this go
     journal_days: int = 400  # delivered events stay this long for queue rebuild and KPIs
+    # The journal file's own bound (SQLite max_page_count): past it the disk-full path runs
+    # (drop status-like backlog, then hold acknowledgements). None: the disk is the bound.
+    disk_max_bytes: int | None = None
 
 
 class CommandsSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -111,8 +111,9 @@ def demo_config_text(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
+    speed: float = 1.0,
 ) -> str:
-    """The whole hall.toml of the demo hall."""
+    """The whole hall.toml of the demo hall (`speed`: hall seconds per real second)."""
     lines = [
         "# hall.toml of the `hall-edge demo` hall: written by edge/demo/config.py for this run.",
         "",
@@ -140,7 +141,13 @@ def demo_config_text(
     lines += _table("rules", {"enabled": True, "builtin": True, "watch": False})
     # The HT-D30 display controller drives the LED wall and the loudspeakers: it is the
     # hall's voice as well as its screen.
-    lines += _table("rules.params", {"hall_voice": "display-1", "vip_counter": "1"})
+    # Waits are measured on the hub's real clock while the hall day runs `speed` times
+    # faster: the wait rule scales them back to hall minutes, or no wait would ever pass
+    # a service norm (5 minutes of a hall day are 2.5 s at x120).
+    lines += _table(
+        "rules.params",
+        {"hall_voice": "display-1", "vip_counter": "1", "clock_scale": max(1, round(speed))},
+    )
     # No camera is simulated, and face recognition would load dlib at start-up.
     lines += _table("faces", {"enabled": False})
     lines += device_tables(devices)
@@ -173,11 +180,13 @@ def write_demo_config(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
+    speed: float = 1.0,
 ) -> tuple[Path, HubConfig]:
     """Write `workdir/hall.toml` and load it back as the hub will (ConfigError if wrong,
     with the queue's cross-checks against the devices)."""
     path = workdir / "hall.toml"
     path.write_text(
-        demo_config_text(hall_url, cloud_url, devices, counters, hall_id), encoding="utf-8"
+        demo_config_text(hall_url, cloud_url, devices, counters, hall_id, speed),
+        encoding="utf-8",
     )
     return path, load(path)

@@ -141,7 +141,9 @@ class DemoRun:
         self.say(f"[bold]opening serial links…[/] {opts.counters} counters")
         p.links = open_hall_links(opts.counters, workdir / "links")
         devices = p.links.devices()
-        path, self.cfg = write_demo_config(workdir, hall.url, cloud.url, devices, opts.counters)
+        path, self.cfg = write_demo_config(
+            workdir, hall.url, cloud.url, devices, opts.counters, speed=opts.speed
+        )
         self.say(f"  {len(devices)} devices; config written to {path}")
         self.tally = CloudTally(self.cfg.hall.id)
         p.watcher = CloudWatcher(cloud.url, self.tally)
@@ -327,6 +329,8 @@ class DemoRun:
             by_source=snap.by_source,
             seq=snap.seq,
             replies=snap.replies,
+            failures=snap.failures,
+            speed=self.opts.speed,
             commands_sent=self.platform.sent if self.platform else 0,
             alerts=snap.alerts_total,
             metrics=self.final_metrics,

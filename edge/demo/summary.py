@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 from edge.demo.tally import SeqReport
@@ -36,6 +37,8 @@ class DemoResult:
     devices: dict[str, str]  # device id -> profile, as configured
     day: HallDayReport | None = None
     brokers_stopped: bool = False
+    failures: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    speed: float = 1.0  # simulated seconds per real second
 
     @property
     def undelivered(self) -> int:
@@ -65,7 +68,18 @@ class DemoResult:
         if dead:
             out.append(f"{dead} messages went to the dead-letter table (hall-edge deadletters)")
         if self.undelivered:
-            out.append(f"{self.undelivered} events were still in the outbox at stop")
+            n = self.undelivered
+            out.append(
+                f"{n} {'event was' if n == 1 else 'events were'} still in the outbox at stop: "
+                "journaled, not yet acknowledged by the cloud; the hub sends "
+                f"{'it' if n == 1 else 'them'} when it runs again (nothing is lost)"
+            )
+        if self.speed != 1.0:
+            out.append(
+                f"times: the hub stamps events with its real clock while the day runs "
+                f"×{self.speed:g}, so durations in events and KPIs (waits, service times) "
+                f"are real seconds: multiply by {self.speed:g} for the simulated day's"
+            )
         silent = self.silent_profiles()
         if silent:
             out.append("no event yet from: " + ", ".join(silent) + " (run longer?)")
@@ -106,69 +120,100 @@ def _checks_table(r: DemoResult) -> Table:
     return t
 
 
-def _cloud_saw(done: int, seen: int) -> str:
-    """`(cloud 31)`, green when the cloud got as many as the devices sent."""
-    style = "green" if done == seen else "yellow"
-    return f"[{style}](cloud {seen})[/]"
+@dataclass(frozen=True)
+class HallCounts:
+    """The hall day as the cloud got it: counted from the events that reached it."""
+
+    tickets_requested: int
+    tickets_wechat: int  # of those, from the platform's queue.issue (device `cloud`)
+    tickets_issued: int
+    tickets_refused: int
+    calls: int
+    completed: int
+    abandoned: int
+    transfers: int
+    ratings: int
+    payments: int
+    feedback: int
+    forms: int
+    invoices: int
+
+    @classmethod
+    def of(cls, r: DemoResult) -> HallCounts:
+        t = r.by_type
+        wechat = r.by_source.get(("cloud", "queue.ticket.requested"), 0)
+        return cls(
+            tickets_requested=t.get("queue.ticket.requested", 0),
+            tickets_wechat=wechat,
+            tickets_issued=t.get("queue.ticket.issued", 0),
+            tickets_refused=t.get("queue.ticket.refused", 0),
+            calls=t.get("queue.ticket.called", 0),
+            completed=t.get("queue.ticket.completed", 0),
+            abandoned=t.get("queue.ticket.abandoned", 0),
+            transfers=t.get("queue.ticket.transferred", 0),
+            ratings=t.get("rating.submitted", 0),
+            payments=t.get("kiosk.payment", 0),
+            feedback=t.get("feedback.submitted", 0),
+            forms=t.get("form.submitted", 0),
+            invoices=t.get("invoice.printed", 0),
+        )
 
 
-def _day_table(day: HallDayReport, r: DemoResult) -> Table:
+def _day_table(day: HallDayReport | None, r: DemoResult) -> Table:
+    # Every count is what reached the cloud (the simulators' own counters count key
+    # presses, some of which the hub rightly refuses: a finish with no ticket at the
+    # counter, a call with nobody waiting).
     t = Table(
-        title="what the simulated devices did",
+        title="the hall day, as the cloud got it",
         box=box.SIMPLE_HEAD,
         title_justify="left",
         show_header=False,
     )
     t.add_column(style="dim")
     t.add_column()
-    by_type = r.by_type
-    ratings = " ".join(f"{k}★{v}" for k, v in sorted(day.ratings.items(), reverse=True))
-    n_ratings = sum(day.ratings.values())
-    n_feedback = sum(day.feedback.values())
-    # The ticket machine's own requests only: the cloud platform's WeChat tickets come
-    # from device `cloud`.
-    machine_tickets = sum(
-        n
-        for (device, etype), n in r.by_source.items()
-        if etype == "queue.ticket.requested" and device not in ("cloud", "hub")
-    )
+    c = HallCounts.of(r)
     rows = [
-        ("hall day reached", day.reached or "?"),
+        ("hall day reached", (day.reached if day is not None else "") or "?"),
         (
             "tickets",
-            f"{day.tickets_requested} requested "
-            f"{_cloud_saw(day.tickets_requested, machine_tickets)}, {day.tickets_printed} printed",
+            f"{c.tickets_requested} requested ({c.tickets_wechat} by WeChat), "
+            f"{c.tickets_issued} issued, {c.tickets_refused} refused",
         ),
         (
             "calls",
-            f"{day.calls} ({day.served} served, {day.no_shows} no-shows, "
-            f"{day.transfers} transfers)",
+            f"{c.calls} (recalls included), {c.completed} completed, {c.abandoned} abandoned, "
+            f"{c.transfers} transferred",
         ),
-        (
-            "ratings",
-            f"{ratings or 'none'} {_cloud_saw(n_ratings, by_type.get('rating.submitted', 0))}",
-        ),
-        (
-            "kiosk payments",
-            f"{day.payments} ({day.payments_failed} failed) "
-            f"{_cloud_saw(day.payments, by_type.get('kiosk.payment', 0))}",
-        ),
-        (
-            "feedback",
-            (", ".join(f"{k} {v}" for k, v in sorted(day.feedback.items())) or "none")
-            + f" {_cloud_saw(n_feedback, by_type.get('feedback.submitted', 0))}",
-        ),
-        ("e-forms", f"{day.forms} {_cloud_saw(day.forms, by_type.get('form.submitted', 0))}"),
-        (
-            "invoices printed",
-            f"{day.invoices_printed} (paper {day.printer_paper}) "
-            f"{_cloud_saw(day.invoices_printed, by_type.get('invoice.printed', 0))}",
-        ),
-        ("robot tasks", str(day.robot_tasks)),
+        ("ratings", str(c.ratings)),
+        ("kiosk payments", str(c.payments)),
+        ("feedback", str(c.feedback)),
+        ("e-forms", str(c.forms)),
+        ("invoices printed", str(c.invoices)),
     ]
+    if day is not None:
+        rows.append(("printer paper", day.printer_paper))
     for k, v in rows:
         t.add_row(k, v)
     return t
+
+
+# Why the demo's own devices refuse some commands, by design of the simulated day.
+WHY = {
+    "paper end": "by design: the simulated printer's roll (60 invoices, shared with the "
+    "counters' PCs) runs out in the afternoon and nobody refills it; the hub reported "
+    "printer.status near_end, then end, before refusing",
+    "paper near end": "the roll is nearly out",
+}
+
+
+def failure_lines(failures: Mapping[tuple[int, str, str], int]) -> list[str]:
+    """Every 4xx/5xx reply with its count, device, message and, for the demo's own
+    by-design failures, why: `500 ×13 printer-1: printer-1 cannot print: paper end (...)`."""
+    out = []
+    for (code, device, msg), n in sorted(failures.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        why = next((w for key, w in WHY.items() if msg.endswith(key)), "")
+        out.append(f"{code} ×{n} {device}: {msg}" + (f" ({why})" if why else ""))
+    return out
 
 
 def summary(r: DemoResult) -> RenderableType:
@@ -177,14 +222,15 @@ def summary(r: DemoResult) -> RenderableType:
     side.add_column(vertical="top")
     side.add_column(vertical="top")
     right: list[RenderableType] = [_checks_table(r)]
-    if r.day is not None:
-        right.append(_day_table(r.day, r))
+    right.append(_day_table(r.day, r))
     side.add_row(_types_table(r.by_type), Group(*right))
     parts: list[RenderableType] = [side]
     for problem in r.problems():
         parts.append(f"[bold red]problem:[/] {problem}")
     for warning in r.warnings():
         parts.append(f"[yellow]note:[/] {warning}")
+    for line in failure_lines(r.failures):
+        parts.append(f"[yellow]reply[/] {escape(line)}")
     if not r.problems():
         parts.append(
             "[bold green]every journaled event reached the cloud in hallseq order with no gaps[/]"

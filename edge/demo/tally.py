@@ -79,6 +79,7 @@ class TallySnapshot:
     alerts_total: int
     replies: dict[int, int]
     recent_replies: tuple[ReplyLine, ...]
+    failures: dict[tuple[int, str, str], int]  # (code, device, msg) of replies >= 400
     hub_state: str
     devices: dict[str, str]
     ratings: dict[int, int]
@@ -139,6 +140,7 @@ class CloudTally:
         self._queue_seq: dict[str, int] = {}
         self._counters: dict[int, CounterLine] = {}
         self._replies: Counter[int] = Counter()
+        self._failures: Counter[tuple[int, str, str]] = Counter()  # (code, device, msg)
         self._recent_replies: deque[ReplyLine] = deque(maxlen=6)
         self._hub_state = "unknown"
         self._devices: dict[str, str] = {}
@@ -232,6 +234,8 @@ class CloudTally:
             self._unreadable += 1
             return
         self._replies[code] += 1
+        if code >= 400:  # each refusal and failure with its reason, for the summary
+            self._failures[code, device, str(doc.get("msg", ""))[:100]] += 1
         self._recent_replies.append(
             ReplyLine(device, code, str(doc.get("msg", ""))[:40], str(doc.get("cmd_id", "")))
         )
@@ -258,6 +262,7 @@ class CloudTally:
                 alerts_total=self._alerts_total,
                 replies=dict(self._replies),
                 recent_replies=tuple(self._recent_replies),
+                failures=dict(self._failures),
                 hub_state=self._hub_state,
                 devices=dict(self._devices),
                 ratings=dict(self._ratings),

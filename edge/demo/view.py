@@ -62,6 +62,12 @@ def replies_text(replies: Mapping[int, int] | Mapping[str, int]) -> str:
     return " ".join(f"{code}×{n}" for code, n in sorted(replies.items(), key=lambda kv: int(kv[0])))
 
 
+def failures_text(failures: Mapping[tuple[int, str, str], int], limit: int = 2) -> str:
+    """The most frequent failed replies with their reason: `500×13 printer-1: ... paper end`."""
+    top = sorted(failures.items(), key=lambda kv: -kv[1])[:limit]
+    return "; ".join(f"{code}×{n} {device}: {msg}" for (code, device, msg), n in top)
+
+
 def _header(st: DemoStatus) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" hall-edge demo ", style="bold white on blue")
@@ -131,6 +137,8 @@ def _replies_panel(snap: TallySnapshot, m: Mapping[str, Any]) -> Panel:
     lines.add_column(no_wrap=True)
     lines.add_row(f"[bold]{replies_text(snap.replies)}[/]")
     lines.add_row(f"[dim]hub counted:[/] {replies_text(m.get('replies', {}))}")
+    if snap.failures:  # every failure stays explained, not only while it is recent
+        lines.add_row(f"[red]failed:[/] {escape(failures_text(snap.failures))}")
     for r in reversed(snap.recent_replies[-4:]):
         style = "green" if r.code < 300 else "red"
         lines.add_row(f"[{style}]{r.code}[/] {escape(r.device)} {escape(r.msg)}")
@@ -249,4 +257,5 @@ def progress_line(snap: TallySnapshot, metrics: Mapping[str, Any], st: DemoStatu
         f"journaled {metrics.get('journaled', 0)}, outbox {metrics.get('backlog', 0)}, "
         f"in flight {cloud.get('in_flight', 0)}, dead letters {metrics.get('dead_letters', 0)} | "
         f"alerts {snap.alerts_total} | replies {replies_text(snap.replies)}"
+        + (f" (failed: {failures_text(snap.failures)})" if snap.failures else "")
     )

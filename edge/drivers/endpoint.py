@@ -104,6 +104,15 @@ class _Seen:
     committed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Journaled:
+    """An event of this device the journal already holds (from before a restart)."""
+
+    type: str
+    data: Mapping[str, Any]
+    at: datetime
+
+
 @dataclass(slots=True)
 class _Remembered:
     args: dict[str, Any]
@@ -167,6 +176,7 @@ class Endpoint:
             if c.encoder is not None
         }
         self._recent: OrderedDict[tuple[Any, ...], _Seen] = OrderedDict()
+        self._before: list[Journaled] = []  # journaled by the last hub run, within the window
         self._remembered: dict[str, _Remembered] = {}
         self.line: LineIO | None = None
 
@@ -209,11 +219,34 @@ class Endpoint:
         where = self.line.name if self.line else "serial"
         self.port.dead_letter(self.device_id, frame.raw, where, reason)
 
+    @property
+    def dedupe_window_s(self) -> float:
+        """How long a resent frame is recognised (the profile's ack.dedupe_window_s)."""
+        return self._dedupe_s
+
+    def recall_journaled(self, events: Sequence[Journaled]) -> None:
+        """At start: this device's events the journal got within the dedupe window, so a
+        frame resent across a hub restart (journaled, its ack never sent) is not taken for
+        a new one. The in-memory dedupe covers the rest of the run."""
+        if self._dedupe_s > 0:
+            self._before = list(events)
+
+    def _journaled_before(self, decoded: Decoded, now: datetime) -> bool:
+        self._before = [j for j in self._before if (now - j.at).total_seconds() <= self._dedupe_s]
+        return any(
+            j.type == decoded.type and all(j.data.get(k) == v for k, v in decoded.data.items())
+            for j in self._before
+        )
+
     def _submit(self, frame: Frame, decoded: Decoded, rule: FrameRule) -> None:
         now = self.clock()
         self._forget_before(now)
         key = (frame.address, frame.command, frame.payload)
         seen = self._recent.get(key)
+        if seen is None and self._before and self._journaled_before(decoded, now):
+            # Journaled by the hub before its restart; the ack was lost with it.
+            seen = _Seen(now, decoded, ack=rule.ack and self._ack is not None, committed=True)
+            self._recent[key] = seen
         if seen is not None:
             # The device resent a frame we already journaled: it missed the ack.
             if seen.committed and seen.ack:
@@ -255,7 +288,11 @@ class Endpoint:
             return  # link gone: the device resends and is acknowledged then
         try:
             self.line.send(self._ack(self.values(decoded.data), self.ctx, frame))
-        except (CommandError, LinkError) as exc:
+        except LinkError:
+            # The cable went between the frame and its ACK: the line's reader reports the
+            # loss (once), and the device resends the frame after the reconnect.
+            return
+        except CommandError as exc:
             self.port.log_error(self.device_id, f"acknowledgement not sent: {exc}")
 
     # -- polling -----------------------------------------------------------------------------

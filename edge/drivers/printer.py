@@ -54,6 +54,19 @@ class PrinterStatus:
             and not (self.cover_open or self.cutter_error or self.unrecoverable)
         )
 
+    def faults(self) -> set[str]:
+        """What someone has to fix at the printer (paper near end is a warning, not a fault)."""
+        return {
+            text
+            for flag, text in (
+                (self.paper == "end", "paper end"),
+                (self.cover_open, "cover open"),
+                (self.cutter_error, "cutter error"),
+                (self.unrecoverable, "unrecoverable error"),
+            )
+            if flag
+        }
+
     def why_not(self) -> str:
         """What keeps the printer from printing, in words ('ready' if nothing)."""
         reasons = [
@@ -114,10 +127,17 @@ class PrinterEndpoint(Endpoint):
 
     def _publish(self, status: PrinterStatus) -> None:
         if status != self.status:
+            before = self.status.faults() if self.status is not None else set()
             self.status = status
             self.port.submit(
                 Event("printer.status", self.device_id, status.as_data(), time=self.clock())
             )
+            new = status.faults() - before
+            if new:
+                # A fault someone must clear at the printer (paper, cover, cutter): raised
+                # once as it appears, not at every poll while it lasts.
+                data = {"reason": ", ".join(sorted(new)), "faults": sorted(status.faults())}
+                self.port.submit(Event("device.error", self.device_id, data, time=self.clock()))
 
     async def poll_loop(self) -> None:
         misses = 0

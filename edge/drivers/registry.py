@@ -106,8 +106,10 @@ def build_drivers(
     env = env or DriverEnv()
     out: dict[str, Driver] = {}
     for i, device in enumerate(devices):
-        profile = profiles.get_profile(device.profile, file, f"devices[{i}].profile")
-        driver = build_driver(device, profile, port, env=env, file=file, where=f"devices[{i}]")
+        profile = profiles.get_profile(device.profile, file, f"devices[{i}] ({device.id}).profile")
+        driver = build_driver(
+            device, profile, port, env=env, file=file, where=f"devices[{i}] ({device.id})"
+        )
         if driver is not None:
             out[device.id] = driver
     return out

@@ -41,10 +41,10 @@ def scan_ports(
     serial = {pid: p for pid, p in profiles.items() if p.serial is not None}
     configured = []
     for i, dev in enumerate(devices):
-        profile = profiles.get_profile(dev.profile, file, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, file, f"devices[{i}] ({dev.id}).profile")
         if profile.serial is not None:
             configured.append(
-                (dev.id, profile, device_settings(dev, profile, file, f"devices[{i}]"))
+                (dev.id, profile, device_settings(dev, profile, file, f"devices[{i}] ({dev.id})"))
             )
     out = []
     for port in ports:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,9 +27,13 @@ from edge.drivers.link import HubPort
 from edge.drivers.profile_schema import FramerSpec
 from edge.drivers.transport import Connector, Transport
 from edge.errors import LinkError
-from edge.model import Command, Reply
+from edge.model import Command, Event, Reply
 
 log = logging.getLogger(__name__)
+
+# device.error for a line's framing errors: this many within the window, once per window.
+FRAMING_ERRORS = 5
+FRAMING_WINDOW_S = 60.0
 
 
 class NoPortError(LinkError):
@@ -133,6 +139,8 @@ class SerialLine:
         self.io: _Connected | None = None
         self._polls: dict[str, asyncio.Task[None]] = {}
         self._last_error = ""
+        self._framing_errors: deque[float] = deque()
+        self._framing_reported = -1e9
 
     @property
     def label(self) -> str:
@@ -140,6 +148,11 @@ class SerialLine:
         if len(self.endpoints) == 1:
             return next(iter(self.endpoints.values())).device_id
         return f"bus:{self.key}"
+
+    def _who(self) -> str:
+        """The devices on this line, for log lines ("kiosk-1", or "bus rs485-1: pad-1, pad-2")."""
+        ids = ", ".join(ep.device_id for ep in self.endpoints.values())
+        return ids if len(self.endpoints) == 1 else f"bus {self.key}: {ids or 'no devices'}"
 
     # -- members -----------------------------------------------------------------------------
 
@@ -181,6 +194,8 @@ class SerialLine:
                 self._down(reason, count=True)
                 await self._pause()
                 continue
+            if self._last_error:
+                log.info("%s: serial port %s open again", self._who(), transport.name)
             self._last_error = ""
             try:
                 await self._serve(transport)
@@ -205,7 +220,8 @@ class SerialLine:
             ep.detach(reason)
         if reason != self._last_error:
             self._last_error = reason
-            log.warning("%s: %s", self.key, reason)
+            # One line an installer can act on: which devices, which port, what next.
+            log.warning("%s: %s; reconnecting when it is back", self._who(), reason)
             if count:
                 for ep in list(self.endpoints.values()):
                     self.port.log_error(ep.device_id, reason)
@@ -265,9 +281,30 @@ class SerialLine:
                 self.port.dead_letter(ep.device_id, item.raw, io.name, f"internal_error: {exc!r}")
 
     def garbage(self, io: _Connected, items: Sequence[Garbage]) -> None:
-        """Dead-letter what the framer could not use."""
+        """Dead-letter what the framer could not use; too many at once is a device.error."""
         for g in items:
             self.port.dead_letter(self.label, g.raw, io.name, g.reason)
+            self._count_framing_error(io.name, g.reason)
+
+    def _count_framing_error(self, port: str, reason: str) -> None:
+        # A torn frame now and then is line noise (or an unplug); several a minute is a
+        # fault someone should look at (wiring, termination, baud rate, a dying device).
+        now = time.monotonic()
+        recent = self._framing_errors
+        recent.append(now)
+        while recent and now - recent[0] > FRAMING_WINDOW_S:
+            recent.popleft()
+        if len(recent) < FRAMING_ERRORS or now - self._framing_reported < FRAMING_WINDOW_S:
+            return
+        self._framing_reported = now
+        data = {
+            "reason": f"{len(recent)} framing errors in {FRAMING_WINDOW_S:.0f} s on {port}",
+            "port": port,
+            "errors": len(recent),
+            "last": reason,
+        }
+        for ep in list(self.endpoints.values()):
+            self.port.submit(Event("device.error", ep.device_id, dict(data)))
 
 
 class SerialDriver:

@@ -136,23 +136,37 @@ def _open_error(path: str, exc: BaseException) -> LinkError:
     return LinkError(f"serial port {path} could not be opened: {text}")
 
 
+class _QuietSerialTransport(serial_asyncio_fast.SerialTransport):
+    """pyserial-asyncio-fast reports a failed write (an unplugged adapter: EIO) to the loop's
+    exception handler, which logs "Fatal write error" with a traceback at ERROR. The loss
+    is no bug: it reaches the protocol (connection_lost) all the same, and the driver logs
+    it once as a warning naming the device and the port, then reconnects."""
+
+    def _fatal_error(
+        self, exc: BaseException, message: str = "Fatal error on serial transport"
+    ) -> None:
+        self._abort(exc)
+
+
 async def open_serial(path: str, link: SerialLink) -> SerialTransport:
     """Open `path` exclusively with the profile's port parameters; LinkError if it cannot."""
     loop = asyncio.get_running_loop()
     protocol = _Queue()
     try:
-        transport, _ = await serial_asyncio_fast.create_serial_connection(
-            loop,
-            lambda: protocol,
-            path,
-            baudrate=link.baudrate,
-            bytesize=link.bytesize,
-            parity=link.parity,
-            stopbits=link.stopbits,
-            rtscts=link.rtscts,
-            xonxoff=link.xonxoff,
-            exclusive=True,
+        port = await loop.run_in_executor(
+            None,
+            lambda: serial.serial_for_url(
+                path,
+                baudrate=link.baudrate,
+                bytesize=link.bytesize,
+                parity=link.parity,
+                stopbits=link.stopbits,
+                rtscts=link.rtscts,
+                xonxoff=link.xonxoff,
+                exclusive=True,
+            ),
         )
+        transport = _QuietSerialTransport(loop, protocol, port)
     except termios.error as exc:
         # Raised by tcsetattr for settings the port cannot take (a pty refuses even parity).
         raise LinkError(

@@ -219,6 +219,15 @@ class FaceService:
                 self._reload()
         erasures = self.vault.erasures(unreported=True)
         for e in erasures:
+            # Every erasure reaches the hub log here, whoever made it: the hub's own command
+            # or expiry, or `hall-edge faces erase` in another process (docs/faces.md).
+            log.info(
+                "face.erased: ref=%s consent=%s reason=%s erased_at=%s",
+                e.customer_ref,
+                e.consent_id,
+                e.reason,
+                e.erased_at.isoformat(timespec="seconds"),
+            )
             out.append(
                 Event(
                     type="face.erased",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +26,17 @@ from edge.hub.devices import DeviceTable
 from edge.hub.gate import JournalGate
 from edge.hub.hall import HUB_STATE_TOPIC, HallLink
 from edge.hub.pipeline import Ack, JournalPipeline
-from edge.model import BAD_ARGS, Command, Event, JournaledEvent, Output, Service, type_to_path
+from edge.model import (
+    BAD_ARGS,
+    TIMEOUT,
+    Command,
+    Event,
+    JournaledEvent,
+    Output,
+    Reply,
+    Service,
+    type_to_path,
+)
 from edge.store import BatchResult, DeadLetter, Journal, JournalReader
 from edge.uplink import Uplink
 
@@ -56,7 +69,7 @@ class _CommandLog:
 class Hub:
     """One hall's hub. `await Hub(cfg).run()` serves until `stop()` or a fatal error."""
 
-    def __init__(self, cfg: HubConfig, *, max_page_count: int | None = None) -> None:
+    def __init__(self, cfg: HubConfig) -> None:
         self.cfg = cfg
         self.tz = ZoneInfo(cfg.hall.timezone)
         self.started = time.monotonic()
@@ -69,9 +82,11 @@ class Hub:
             self.tz,
             synchronous=cfg.store.synchronous,
             spool_max_bytes=cfg.store.spool_max_bytes,
-            max_page_count=max_page_count,
+            max_bytes=cfg.store.disk_max_bytes,
         )
+        self._check_disk_budget()
         self.reader = JournalReader(self.db_path)
+        self._finish_interrupted_commands()
         self.services: list[Service] = []
         self.decide: Decide | None = None
         self.rule_state: Callable[[], bytes | None] | None = None
@@ -140,6 +155,44 @@ class Hub:
         self.alerts_raised = 0
         self._unreported_drops: dict[str, int] = {}
         self._last_drop_alert = -1e9
+
+    def _check_disk_budget(self) -> None:
+        """[store] disk_max_bytes against the room there is: a budget the disk cannot give
+        is no bound at all (the disk fills first), which the installer should know."""
+        budget = self.cfg.store.disk_max_bytes
+        if budget is None:
+            return
+        used = sum(
+            p.stat().st_size for p in (self.db_path, Path(f"{self.db_path}-wal")) if p.exists()
+        )
+        free = shutil.disk_usage(self.db_path.parent).free
+        if used + free < budget:
+            log.warning(
+                "%s: store.disk_max_bytes = %d but the journal (%d bytes) and the free space"
+                " (%d bytes) come to only %d: the disk will fill before the budget",
+                self.cfg.source,
+                budget,
+                used,
+                free,
+                used + free,
+            )
+
+    RESTART_MSG = "the hub restarted before the device answered"
+
+    def _finish_interrupted_commands(self) -> None:
+        """Commands of the last run still waiting for their device when it died get a
+        final 408 now (contract §6): their arguments were never kept, so they cannot be
+        sent again; a retry with the same cmd_id gets this reply."""
+
+        def reply(cmd_id: str) -> bytes:
+            return _json.encode(Reply(cmd_id, TIMEOUT, self.RESTART_MSG).as_dict())
+
+        try:
+            n = self.journal.finish_interrupted_commands(reply, TIMEOUT)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot read the command log: {exc}") from None
+        if n:
+            log.warning("%d commands in flight when the hub stopped: answered 408", n)
 
     # -- wiring points for the parts built on the core -----------------------------------
     def add_service(self, service: Service) -> None:
@@ -394,6 +447,12 @@ class Hub:
 
     async def _shutdown(self) -> None:
         systemd.notify("STOPPING=1")
+        # Tickers first: a service's tick may hand work to an executor that its on_stop
+        # hook shuts down (the KPI thread), so no tick may run once the hooks start.
+        tickers = [t for t in self._tasks if t.get_name() in ("ticker", "health")]
+        for t in tickers:
+            t.cancel()
+        await asyncio.gather(*tickers, return_exceptions=True)
         self._report_drops(force=True)
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
@@ -403,10 +462,14 @@ class Hub:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.pipeline.drained(), 5.0)
         if self.final_rule_state is not None:
+            # Awaited, not .result(): while a batch's COMMIT is in flight the gate queues
+            # this call until the batch releases it, which happens on this very loop.
             with contextlib.suppress(Exception):
-                self.journal_executor.submit(
-                    self.journal.write_batch, [], rule_state=self.final_rule_state
-                ).result()
+                await asyncio.wrap_future(
+                    self.journal_executor.submit(
+                        self.journal.write_batch, [], rule_state=self.final_rule_state
+                    )
+                )
         with contextlib.suppress(Exception):
             await self.uplink.close()
         self.hall.closing = True

@@ -47,6 +47,8 @@ class DeviceGateway(Protocol):
 
     def accepts(self, device_id: str, name: str) -> bool: ...
 
+    def check(self, cmd: Command) -> None: ...
+
     def is_online(self, device_id: str) -> bool: ...
 
     async def wait_online(self, device_id: str) -> None: ...
@@ -166,6 +168,10 @@ class CommandRouter:
             return Reply(
                 cmd.cmd_id, NOT_FOUND, f"device {cmd.device_id!r} has no command {cmd.name!r}"
             )
+        try:
+            gw.check(cmd)
+        except CommandError as exc:
+            return Reply(cmd.cmd_id, exc.code, exc.msg)
         if not gw.is_online(cmd.device_id):
             wait = self._remaining(cmd, self.offline_wait_s)
             if wait <= 0:

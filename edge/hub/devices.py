@@ -12,7 +12,9 @@ from typing import Any, Protocol
 import msgspec
 
 from edge.config import DeviceSection
+from edge.drivers.args import check_args
 from edge.drivers.json_input import decode_json
+from edge.drivers.profile_schema import CommandSpec
 from edge.errors import CommandError, PayloadError
 from edge.hub.pipeline import JournalPipeline
 from edge.model import DEVICE_ERROR, Command, Event, Reply
@@ -37,6 +39,7 @@ class DeviceEntry:
     errors: int = 0
     last_error: str = ""
     commands: frozenset[str] | None = None  # None: any command (generic MQTT devices)
+    specs: dict[str, CommandSpec] = field(default_factory=dict)  # the profile's commands
     profile_kind: str = ""
     transport: CommandTransport | None = None
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -134,6 +137,14 @@ class DeviceTable:
     def accepts(self, device_id: str, name: str) -> bool:
         e = self.entries.get(device_id)
         return e is not None and (e.commands is None or name in e.commands)
+
+    def check(self, cmd: Command) -> None:
+        """CommandError(400) if the profile refuses the arguments: done before any wait for
+        an offline device, so a bad command is answered at once, not after the wait."""
+        e = self.entries.get(cmd.device_id)
+        spec = None if e is None else e.specs.get(cmd.name)
+        if spec is not None:
+            check_args(spec.args, cmd.args, cmd.name, spec.extra_args)
 
     async def execute(self, cmd: Command, timeout: float) -> Reply:
         e = self.entries[cmd.device_id]

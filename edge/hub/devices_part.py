@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from edge.drivers.endpoint import Endpoint, Journaled
 from edge.drivers.mqtt_codec import MqttCodec
 from edge.drivers.profiles import ProfileSet
 from edge.drivers.registry import DriverEnv, build_codec, build_drivers
+from edge.drivers.serial_device import SerialDriver
 from edge.errors import CommandError, PayloadError
 from edge.hub.app import Hub
 from edge.hub.pipeline import Ack
@@ -84,17 +87,33 @@ def _codec_handler(hub: Hub, device_id: str, codec: MqttCodec) -> Callable[[str,
     return handle
 
 
+def _recall_journaled(hub: Hub, endpoint: Endpoint) -> None:
+    """A serial device's frames journaled in its dedupe window before this start: the hub
+    may have died between a commit and the ack, and the device resends such a frame."""
+    window = endpoint.dedupe_window_s
+    if window <= 0:
+        return
+    since = datetime.now(UTC) - timedelta(seconds=window)
+    endpoint.recall_journaled(
+        [
+            Journaled(t, d, at)
+            for t, d, at in hub.reader.device_events_since(endpoint.device_id, since)
+        ]
+    )
+
+
 def attach_devices(hub: Hub, profiles: ProfileSet) -> DriverEnv:
     """Build every configured device's driver or codec; errors name the config file and key."""
     cfg = hub.cfg
     file = cfg.source
     for i, dev in enumerate(cfg.devices):
-        profile = profiles.get_profile(dev.profile, file, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, file, f"devices[{i}] ({dev.id}).profile")
         entry = hub.devices.entries[dev.id]
         entry.profile_kind = str(profile.kind)
         if profile.commands:
             entry.commands = frozenset(profile.commands)
-        codec = build_codec(dev, profile, file, f"devices[{i}]")
+            entry.specs = dict(profile.commands)
+        codec = build_codec(dev, profile, file, f"devices[{i}] ({dev.id})")
         if codec is not None:
             hub.subscriptions.extend(codec.subscriptions())
             hub.topic_handlers.append(_codec_handler(hub, dev.id, codec))
@@ -104,6 +123,8 @@ def attach_devices(hub: Hub, profiles: ProfileSet) -> DriverEnv:
     for device_id, driver in drivers.items():
         hub.devices.entries[device_id].transport = driver
         hub.background.append(driver.run)
+        if isinstance(driver, SerialDriver) and isinstance(driver.endpoint, Endpoint):
+            _recall_journaled(hub, driver.endpoint)
 
     async def close_watcher() -> None:
         await env.watcher.close()

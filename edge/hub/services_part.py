@@ -16,7 +16,17 @@ from edge.errors import CommandError
 from edge.hub.app import Hub
 from edge.hub.pipeline import Ack
 from edge.kpi import KpiService
-from edge.model import ACCEPTED, BAD_ARGS, DONE, NOT_FOUND, Command, JournaledEvent, Output, Reply
+from edge.model import (
+    ACCEPTED,
+    BAD_ARGS,
+    DONE,
+    NOT_FOUND,
+    Command,
+    Event,
+    JournaledEvent,
+    Output,
+    Reply,
+)
 from edge.queue import HUB_COMMANDS, QueueManager, command_to_event, request_id_of
 from edge.store import JournalReader
 
@@ -74,6 +84,50 @@ def attach_queue(hub: Hub) -> QueueManager | None:
         hub.router.register(name, make_handler(name))
     log.info("queue: %d services, %d counters", len(cfg.queue.services), len(cfg.queue.counters))
     return qm
+
+
+FEEDBACK_ID_MAX = 64
+FEEDBACK_NOTE_MAX = 200
+
+
+def feedback_closed_event(cmd: Command) -> Event:
+    """The `feedback.closed` a `feedback.close` command stands for; CommandError(400)."""
+    unknown = sorted(set(cmd.args) - {"feedback_id", "note"})
+    if unknown:
+        raise CommandError(
+            BAD_ARGS, f"feedback.close takes no argument {', '.join(unknown)} (feedback_id, note)"
+        )
+    fid = cmd.args.get("feedback_id")
+    if not isinstance(fid, str) or not fid.strip() or len(fid) > FEEDBACK_ID_MAX:
+        raise CommandError(
+            BAD_ARGS, f"feedback_id must be a non-empty string of at most {FEEDBACK_ID_MAX}"
+        )
+    note = cmd.args.get("note", "")
+    if not isinstance(note, str) or len(note) > FEEDBACK_NOTE_MAX:
+        raise CommandError(BAD_ARGS, f"note must be a string of at most {FEEDBACK_NOTE_MAX}")
+    data: dict[str, Any] = {"feedback_id": fid, "cmd_id": cmd.cmd_id}
+    if note:
+        data["note"] = note
+    # As for queue.issue: an event made from a cloud command is the cloud's; a rule's, the hub's.
+    return Event("feedback.closed", "cloud" if cmd.origin == "cloud" else "hub", data)
+
+
+def attach_feedback(hub: Hub) -> None:
+    """`feedback.close` on the hub: journals a `feedback.closed`, which closes a complaint
+    for the KPIs. The reply (200) comes once the event is committed."""
+
+    async def close(cmd: Command) -> Mapping[str, Any]:
+        event = feedback_closed_event(cmd)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        def committed() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        hub.pipeline.submit(event, committed)
+        await done
+        return {"feedback_id": event.data["feedback_id"], "closed": True}
+
+    hub.router.register("feedback.close", close)
 
 
 class _KpiInThread:
@@ -154,7 +208,7 @@ def attach_faces(hub: Hub, profiles: ProfileSet) -> None:
     hub.add_service(faces)
     cameras: dict[str, str] = {}  # snapshot topic -> camera id
     for i, dev in enumerate(cfg.devices):
-        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}].profile")
+        profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}] ({dev.id}).profile")
         spec = profile.face_camera
         if spec is None:
             continue
@@ -164,7 +218,9 @@ def attach_faces(hub: Hub, profiles: ProfileSet) -> None:
             cameras[snap.topic.replace("{device_id}", dev.id)] = dev.id
         else:
             settings = snapshot_settings(
-                {**profile_defaults(profile), **dev.settings}, cfg.source, f"devices[{i}].settings"
+                {**profile_defaults(profile), **dev.settings},
+                cfg.source,
+                f"devices[{i}] ({dev.id}).settings",
             )
             poller = SnapshotPoller(dev.id, settings, faces.submit_frame)
             hub.background.append(poller.run)

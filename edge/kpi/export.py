@@ -159,8 +159,9 @@ def to_csv(report: DayReport | MonthReport, window: ModelWindow | None = None) -
 
 
 def to_json(report: DayReport | MonthReport, window: ModelWindow | None = None) -> str:
-    """The report as indented JSON (UTF-8 text, Chinese kept readable)."""
+    """The report as one line of JSON (UTF-8 text, Chinese kept readable): like every
+    `--format json` of the CLI, one object per line."""
     data = report.to_dict()
     if isinstance(report, MonthReport):
         data["model_window"] = None if window is None else window.to_dict()
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps(data, ensure_ascii=False)

@@ -77,40 +77,71 @@ def _group_cells(f: Figures) -> list[str]:
     ]
 
 
+# Below this many columns a table of 13 figures is shown as two tables (waits and service
+# times, then ratings), each with its name columns, so that no figure is cut at 80 columns.
+WIDE = 150
+Row = tuple[Sequence[str], Sequence[str], str | None]  # name cells, figure cells, style
+
+
 def _table(title: str, headers: Sequence[str], labels: int) -> Table:
     """A table whose first `labels` columns are names (left) and the rest numbers (right)."""
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=title, title_justify="left", header_style="bold", collapse_padding=True)
     for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i < labels else "right", no_wrap=i < labels)
+        if i < labels:  # ranks and names whole; a list of members ("1, 3") may fold
+            table.add_column(header, justify="left", no_wrap=i < 2, overflow="fold")
+        else:  # a header may fold; a figure (at most "100.0%", "125:07") never does
+            table.add_column(header, justify="right", overflow="fold", min_width=6)
     return table
 
 
-def counters_table(counters: Sequence[Figures], model: Sequence[str] = ()) -> Table:
+def _tables(
+    title: str,
+    names: Sequence[str],
+    figures: Sequence[str],
+    rows: Sequence[Row],
+    width: int | None,
+) -> list[Table]:
+    """One table, or two (the figures split in halves) below `WIDE` columns."""
+    half = (len(figures) + 1) // 2
+    parts = [(0, len(figures))] if width is None or width >= WIDE else [(0, half), (half, None)]
+    out: list[Table] = []
+    for n, (lo, hi) in enumerate(parts, start=1):
+        suffix = "" if len(parts) == 1 else f" ({n}/{len(parts)})"
+        table = _table(title + suffix, (*names, *figures[lo:hi]), len(names))
+        for label_cells, figure_cells, style in rows:
+            table.add_row(*label_cells, *figure_cells[lo:hi], style=style)
+        out.append(table)
+    return out
+
+
+def counters_table(
+    counters: Sequence[Figures], model: Sequence[str] = (), width: int | None = None
+) -> list[Table]:
     """Counters in ranked order; the model counter(s) marked with a star."""
-    table = _table(
-        "窗口排名 Counters ranked", ("#\n", "窗口\ncounter", "人员\nstaff", *_GROUP_HEADERS), 3
-    )
+    rows: list[Row] = []
     for rank, f in enumerate(counters, start=1):
         name = f"{MODEL_MARK} {f.key}" if f.key in model else f.key
         style = "bold green" if f.key in model else None
-        table.add_row(str(rank), name, ", ".join(f.members), *_group_cells(f), style=style)
-    return table
+        rows.append(((str(rank), name, ", ".join(f.members)), _group_cells(f), style))
+    names = ("#\n", "窗口\ncounter", "人员\nstaff")
+    return _tables("窗口排名 Counters ranked", names, _GROUP_HEADERS, rows, width)
 
 
-def staff_table(staff: Sequence[Figures]) -> Table:
+def staff_table(staff: Sequence[Figures], width: int | None = None) -> list[Table]:
     """Staff members in ranked order, with the counters they served at."""
-    table = _table("人员 Staff", ("#\n", "人员\nstaff", "窗口\ncounters", *_GROUP_HEADERS), 3)
-    for rank, f in enumerate(staff, start=1):
-        table.add_row(str(rank), f.key, ", ".join(f.members), *_group_cells(f))
-    return table
+    rows: list[Row] = [
+        ((str(rank), f.key, ", ".join(f.members)), _group_cells(f), None)
+        for rank, f in enumerate(staff, start=1)
+    ]
+    names = ("#\n", "人员\nstaff", "窗口\ncounters")
+    return _tables("人员 Staff", names, _GROUP_HEADERS, rows, width)
 
 
-def services_table(services: Sequence[Figures]) -> Table:
+def services_table(services: Sequence[Figures], width: int | None = None) -> list[Table]:
     """Figures per service type, with the tickets issued."""
-    table = _table("业务类型 Services", ("业务\nservice", "取号\nissued", *_GROUP_HEADERS), 1)
-    for f in services:
-        table.add_row(f.key, fmt_count(f.issued), *_group_cells(f))
-    return table
+    rows: list[Row] = [((f.key,), (fmt_count(f.issued), *_group_cells(f)), None) for f in services]
+    figures = ("取号\nissued", *_GROUP_HEADERS)
+    return _tables("业务类型 Services", ("业务\nservice",), figures, rows, width)
 
 
 def summary_table(title: str, hall: Figures, pay: PaymentMix, fb: FeedbackCounts) -> Table:
@@ -179,11 +210,9 @@ def payments_table(pay: PaymentMix, section: KpiSection) -> Table:
     return table
 
 
-def days_table(report: MonthReport) -> Table:
+def days_table(report: MonthReport, width: int | None = None) -> list[Table]:
     """One row per day of the month."""
-    headers = (
-        "日期\nday",
-        "星期\n",
+    figures = (
         "取号\nissued",
         "办结\ndone",
         "弃号\nabandoned",
@@ -196,12 +225,10 @@ def days_table(report: MonthReport) -> Table:
         "投诉\ncomplaints",
         "未结\nopen",
     )
-    table = _table("每日 Days", headers, 2)
+    rows: list[Row] = []
     for row in report.days:
         h = row.hall
-        table.add_row(
-            row.day.isoformat(),
-            "一二三四五六日"[row.day.weekday()],
+        cells = (
             fmt_count(h.issued),
             str(h.completed),
             str(h.abandoned),
@@ -214,7 +241,8 @@ def days_table(report: MonthReport) -> Table:
             str(row.feedback.complaints),
             str(row.feedback.complaints_open),
         )
-    return table
+        rows.append(((row.day.isoformat(), "一二三四五六日"[row.day.weekday()]), cells, None))
+    return _tables("每日 Days", ("日期\nday", "星期\n"), figures, rows, width)
 
 
 def model_window_line(month: str, window: ModelWindow | None, section: KpiSection) -> Text:
@@ -234,20 +262,23 @@ def model_window_line(month: str, window: ModelWindow | None, section: KpiSectio
     )
 
 
-def day_view(report: DayReport, section: KpiSection) -> RenderableType:
-    """Every table of a day report."""
+def day_view(report: DayReport, section: KpiSection, width: int | None = None) -> RenderableType:
+    """Every table of a day report (the wide ones split below `WIDE` columns)."""
     title = f"服务评价 Service KPIs — {report.day.isoformat()} ({report.timezone})"
     return Group(
         summary_table(title, report.hall, report.payments, report.feedback),
-        counters_table(report.counters),
-        staff_table(report.staff),
-        services_table(report.services),
+        *counters_table(report.counters, width=width),
+        *staff_table(report.staff, width),
+        *services_table(report.services, width),
         payments_table(report.payments, section),
     )
 
 
 def month_view(
-    report: MonthReport, window: ModelWindow | None, section: KpiSection
+    report: MonthReport,
+    window: ModelWindow | None,
+    section: KpiSection,
+    width: int | None = None,
 ) -> RenderableType:
     """Every table of a month report, the model counter marked."""
     title = f"服务评价 Service KPIs — {report.month} ({report.timezone})"
@@ -255,9 +286,9 @@ def month_view(
     return Group(
         model_window_line(report.month, window, section),
         summary_table(title, report.hall, report.payments, report.feedback),
-        counters_table(report.counters, model),
-        staff_table(report.staff),
-        services_table(report.services),
+        *counters_table(report.counters, model, width),
+        *staff_table(report.staff, width),
+        *services_table(report.services, width),
         payments_table(report.payments, section),
-        days_table(report),
+        *days_table(report, width),
     )

@@ -209,7 +209,13 @@ async def run_mqtt(
             )
         say(f"{kind}: sent {result}")
 
+    async def act_or_say() -> None:
+        try:
+            await act()
+        except RuntimeError as exc:  # paho: not connected (broker away, client id taken)
+            say(f"{kind}: not sent, {exc} (paho reconnects by itself)")
+
     try:
-        await _every(every_s, stop, act)
+        await _every(every_s, stop, act_or_say)
     finally:
         await asyncio.to_thread(sim.stop)

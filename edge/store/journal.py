@@ -90,7 +90,7 @@ class Journal:
         *,
         synchronous: str = "full",
         spool_max_bytes: int = 1 << 30,
-        max_page_count: int | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.hall_id = hall_id
@@ -100,9 +100,11 @@ class Journal:
         try:
             self.conn = connect(self.path, synchronous)
             migrate(self.conn)
-            if max_page_count is not None:
-                # Tests and small disks: SQLite refuses to grow past this many pages.
-                self.conn.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+            if max_bytes is not None:
+                # [store] disk_max_bytes: SQLite refuses to grow the file past this many pages
+                # (SQLITE_FULL, which takes the disk-full path like a full disk does).
+                page = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+                self.conn.execute(f"PRAGMA max_page_count={max(1, int(max_bytes) // page)}")
             row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
             self.last_seq = int(row[0]) if row else 0
             row = self.conn.execute("SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox").fetchone()
@@ -432,6 +434,15 @@ class Journal:
             return False, None
         row = self.conn.execute("SELECT reply FROM commands WHERE cmd_id=?", (cmd_id,)).fetchone()
         return True, (row[0] if row else None)
+
+    def finish_interrupted_commands(self, reply: Callable[[str], bytes], code: int) -> int:
+        """Give every command recorded without a final reply (its run died with the last
+        hub process) the reply `reply(cmd_id)`: a retry then gets that, not "in progress"
+        forever. Called once at start, before any command of this run is recorded."""
+        rows = self.conn.execute("SELECT cmd_id FROM commands WHERE reply IS NULL").fetchall()
+        for (cmd_id,) in rows:
+            self.command_replied(cmd_id, code, reply(cmd_id))
+        return len(rows)
 
     def command_replied(self, cmd_id: str, code: int, reply: bytes) -> None:
         self.conn.execute(

@@ -82,6 +82,22 @@ class JournalReader:
             when = datetime.fromtimestamp(tms / 1000, UTC)
             yield JournaledEvent(seq, eid, etype, dev, when, data, caus, replayed=True)
 
+    def device_events_since(
+        self, device_id: str, received_after: datetime
+    ) -> list[tuple[str, dict[str, Any], datetime]]:
+        """A device's events journaled after `received_after`: (type, data, when journaled).
+        For the serial dedupe across a restart; a few rows (seconds of one device)."""
+        rows = self.conn.execute(
+            "SELECT type, received_ms, envelope FROM journal"
+            " WHERE device_id = ? AND received_ms > ? ORDER BY seq",
+            (device_id, int(received_after.timestamp() * 1000)),
+        ).fetchall()
+        decoder = msgspec.json.Decoder()
+        return [
+            (etype, decoder.decode(env)["data"], datetime.fromtimestamp(rms / 1000, UTC))
+            for etype, rms, env in rows
+        ]
+
     def stats(self) -> SpoolStats:
         c = self.conn
         n, size, oldest = c.execute(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -93,11 +95,24 @@ def test_a_demo_hall_reaches_the_cloud_without_gaps_and_stops_cleanly(tmp_path: 
     assert not any(port_in_use(port) for port in run.broker_ports)
     assert not list((workdir / "links").iterdir())
     assert (workdir / "hall.toml").is_file() and (workdir / "demo.log").is_file()
+    # The compressed day still shows a queue wait alert (waits scaled to hall minutes).
+    conn = sqlite3.connect(f"file:{workdir / 'hall.db'}?mode=ro", uri=True)
+    rules = [
+        json.loads(env)["data"]["rule"]
+        for (env,) in conn.execute("SELECT envelope FROM journal WHERE type='alert.raised'")
+    ]
+    conn.close()
+    assert "queue-wait-too-long" in rules, rules
 
     rendered = Console(file=io.StringIO(), width=160, record=True)
     rendered.print(summary(result))
     final = rendered.export_text()
     assert "no gaps" in final and "queue.ticket.called" in final and "brokers" in final
+    # The summary's hall day is what the cloud counted, not the simulators' key presses.
+    t = result.by_type
+    assert f"{t.get('queue.ticket.requested', 0)} requested" in final
+    assert f"{t.get('queue.ticket.called', 0)} (recalls included)" in final
+    assert f"{t.get('queue.ticket.completed', 0)} completed" in final
 
 
 def test_brokers_are_stopped_when_the_hub_cannot_start(

@@ -116,7 +116,7 @@ def test_devices_on_one_port_must_agree(profiles: ProfileSet) -> None:
     ]
     with pytest.raises(ConfigError) as e:
         build_drivers(clash, profiles, port, env=env)
-    assert e.value.key == "devices[1].settings.address" and "caller-1" in e.value.expected
+    assert e.value.key == "devices[1] (pad-1).settings.address" and "caller-1" in e.value.expected
     not_a_bus = [
         DeviceSection(
             id="caller-1",
@@ -158,4 +158,4 @@ def test_mqtt_devices_get_no_driver(profiles: ProfileSet) -> None:
     assert list(drivers) == ["printer-1"]
     with pytest.raises(ConfigError) as e:
         build_drivers([DeviceSection(id="x", profile="nope")], profiles, RecordingPort())
-    assert e.value.key == "devices[0].profile"
+    assert e.value.key == "devices[0] (x).profile"

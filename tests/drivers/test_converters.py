@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -128,7 +129,7 @@ def test_binary_fields_reads_integers_text_and_bcd() -> None:
 @settings(max_examples=200, deadline=None)
 @given(payload=st.binary(max_size=40), command=st.integers(0, 255))
 def test_frame_converters_raise_only_payload_errors(payload: bytes, command: int) -> None:
-    params = {
+    params: dict[str, dict[str, Any]] = {
         "caller_key": KEYS,
         "text_fields": {"event": "e", "fields": ["a", "b"], "maps": {"b": {"1": 1}}, "ints": ["a"]},
         "binary_fields": {
@@ -206,6 +207,7 @@ def test_escpos_invoice_in_gb18030_with_chinese_mode_and_cut() -> None:
     (utf8,) = bind_encoder("escpos_invoice", {"chinese_mode": False, "cut": False})(
         {"invoice_no": "1", "amount_cents": 1}, DeviceContext("p", {}, "utf-8"), None
     )
+    assert isinstance(utf8, bytes)
     assert b"\x1c\x26" not in utf8 and "电费".encode() in utf8 and b"\x1dV" not in utf8
     with pytest.raises(CommandError, match="amount_cents"):
         encode({"invoice_no": "1", "amount_cents": "12"}, CTX, None)

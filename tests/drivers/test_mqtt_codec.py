@@ -149,7 +149,10 @@ def test_feedback_contact_masked_and_eform_personal_fields_dropped(profiles: Pro
         "text": "排队太久",
         "contact": "*******5678",
         "counter": None,
+        "feedback_id": "f1",
     }
+    fb_state = [fb.decode_state("voc/V1/state", p) for p in (b"online", b"offline")]
+    assert fb_state == [True, False]
     ef = codec(profiles, "eform-desk-mqtt", "E1")
     form = {
         "formId": "F1",

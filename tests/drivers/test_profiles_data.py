@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from edge.errors import ConfigError
 SHIPPED = sorted(BUILTIN_DIR.glob("*.yaml"))
 
 # Arguments good enough for every command of the shipped serial profiles.
-SAMPLE_ARGS = {
+SAMPLE_ARGS: dict[str, dict[str, Any]] = {
     "caller.show_digits": {"text": "A012"},
     "caller.beep": {"times": 2},
     "rating.start": {"rating_id": "r1", "ticket_no": "A012"},

@@ -117,7 +117,7 @@ def test_devices_scan_with_a_config_and_a_by_id_folder(tmp_path: Path) -> None:
         assert "1 serial port(s) (no udevd" in result.output
         config.write_text(config.read_text().replace("counter-caller-485", "counter-caler"))
         result = runner.invoke(cmd, args)
-        assert result.exit_code == 2 and "devices[0].profile" in result.stderr
+        assert result.exit_code == 2 and "devices[0] (caller-1).profile" in result.stderr
     finally:
         link.unplug()
 

@@ -2,37 +2,94 @@
 
 from __future__ import annotations
 
+import atexit
+import io
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 import pytest
+from PIL import Image, ImageOps
 
 from edge.config.faces import FacesSection
 from edge.faces.detect import DetectSettings, FoundFace, find_faces
 
 T = TypeVar("T")
 
-# The photos stay beside the project (../shared/faces): never copied into the repository.
+# Photos of two different people (cross-person accuracy) stay beside the project
+# (../shared/faces, another project's photos): never copied into the repository, so the
+# tests that need them are skipped elsewhere.
 PHOTOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "faces"
+CROSS_PERSON = "cross-person accuracy needs photos of two people"
 
 # Test frames are shrunk to 640 pixels wide: detection is 3-10x faster than full size.
 TEST_DOWNSCALE = 640
 
 
+def _astronaut() -> Image.Image:
+    """skimage/data/astronaut.png (scikit-image, dev extra) without its lower half, whose
+    badge the detector takes for a face when upsampling: one face, everywhere."""
+    spec = find_spec("skimage")
+    if spec is None or spec.origin is None:
+        pytest.fail("scikit-image (the dev extra) is not installed: ./hall setup")
+    with Image.open(Path(spec.origin).parent / "data" / "astronaut.png") as img:
+        return img.convert("RGB").crop((0, 0, 512, 300))
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _packaged(name: str) -> bytes:
+    """The packaged photos: one person, seen in several ways (other "photos" of her)."""
+    face = _astronaut()
+    if name == "astronaut.jpg":
+        return _jpeg(face)
+    if name == "astronaut2.jpg":  # the same person, mirrored (distance ≈ 0.19)
+        return _jpeg(ImageOps.mirror(face))
+    if name == "astronaut3.jpg":  # tilted and smaller (distance ≈ 0.13)
+        return _jpeg(face.rotate(8).resize((400, 234)))
+    if name == "astronaut-480p.jpg":  # 16:9 at 853x480, as a camera frame
+        return _jpeg(face.crop((0, 0, 512, 288)).resize((853, 480)))
+    if name == "astronaut-group.jpg":  # three faces in one 1536x300 picture
+        group = Image.new("RGB", (3 * 512, 300))
+        for i, part in enumerate((face, ImageOps.mirror(face), face)):
+            group.paste(part, (512 * i, 0))
+        return _jpeg(group)
+    raise KeyError(name)
+
+
+PACKAGED = {"astronaut.jpg", "astronaut2.jpg", "astronaut3.jpg", "astronaut-480p.jpg"}
+PACKAGED |= {"astronaut-group.jpg"}
+_made: dict[str, Path] = {}
+
+
 def photo_path(name: str) -> Path:
+    """A photo's file: a packaged one (made once per run), or a shared one (else skipped)."""
+    if name in PACKAGED:
+        if name not in _made:
+            folder = Path(tempfile.mkdtemp(prefix="hall-edge-photos-"))
+            atexit.register(shutil.rmtree, folder, True)
+            (folder / name).write_bytes(_packaged(name))
+            _made[name] = folder / name
+        return _made[name]
     path = PHOTOS / name
     if not path.is_file():
-        pytest.skip(f"test photo {name} not found in {PHOTOS.resolve()} (../shared/faces)")
+        pytest.skip(f"{CROSS_PERSON}: {name} is not in {PHOTOS.resolve()} (../shared/faces)")
     return path
 
 
 @pytest.fixture(scope="session")
 def photo() -> Callable[[str], bytes]:
-    """The bytes of a shared photo (the test is skipped if the folder is absent)."""
+    """The bytes of a photo (a shared one's test is skipped if the folder is absent)."""
     return lambda name: photo_path(name).read_bytes()
 
 

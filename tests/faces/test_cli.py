@@ -81,7 +81,7 @@ def test_every_command_has_help() -> None:
 
 
 def test_enroll_list_erase_round_trip(config: Path, tmp_path: Path) -> None:
-    code, out, err = invoke(*enroll_args(config, photo_path("obama.jpg")), "--vip")
+    code, out, err = invoke(*enroll_args(config, photo_path("astronaut.jpg")), "--vip")
     assert (code, err) == (0, ""), err
     assert f"enrolled C-1001 (consent FC-0042, valid until {VALID})" in out
     assert key_mode(tmp_path / "secret" / "faces.key") == 0o600
@@ -106,7 +106,7 @@ def test_enroll_list_erase_round_trip(config: Path, tmp_path: Path) -> None:
 
 
 def test_refusals_are_one_red_line_and_exit_2(config: Path, tmp_path: Path) -> None:
-    group = photo_path("obama_and_biden.jpg")
+    group = photo_path("astronaut-group.jpg")
     blank = tmp_path / "wall.jpg"
     Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(blank, "JPEG")
     cases = [
@@ -146,7 +146,7 @@ def test_enroll_reads_other_image_formats(
     config: Path, photo: Callable[[str], bytes], tmp_path: Path
 ) -> None:
     png = tmp_path / "customer.png"
-    Image.open(io.BytesIO(photo("obama-480p.jpg"))).save(png, "PNG")
+    Image.open(io.BytesIO(photo("astronaut-480p.jpg"))).save(png, "PNG")
     code, out, err = invoke(*enroll_args(config, png, **{"--customer-ref": "C-7"}))
     assert code == 0, err
     assert "enrolled C-7" in out

@@ -22,13 +22,13 @@ def test_recognition_in_a_worker_process_keeps_the_loop_free(
     faces_of: Callable[..., list[FoundFace]],
 ) -> None:
     s = section()
-    (obama,) = faces_of("obama.jpg")
+    (face,) = faces_of("astronaut.jpg")
     with FaceVault(s.vault_path, s.key_path) as vault:
-        e = Enrolment("C-obama", "FC-0042", "priority service", date(2027, 1, 31))
-        vault.enroll(e, obama.encoding, T0)
+        e = Enrolment("C-astronaut", "FC-0042", "priority service", date(2027, 1, 31))
+        vault.enroll(e, face.encoding, T0)
     svc = FaceService(s, "Asia/Shanghai")
     svc.start()
-    frame = photo("obama2.jpg")
+    frame = photo("astronaut2.jpg")
 
     async def run() -> tuple[list[object], float]:
         events: list[object] = []
@@ -49,6 +49,6 @@ def test_recognition_in_a_worker_process_keeps_the_loop_free(
     finally:
         svc.close()
     assert [getattr(e, "type", None) for e in events] == ["customer.recognized"]
-    assert events[0].data["customer_ref"] == "C-obama"  # type: ignore[attr-defined]
+    assert events[0].data["customer_ref"] == "C-astronaut"  # type: ignore[attr-defined]
     assert worst_sleep < 0.25, f"the event loop was blocked for {worst_sleep:.3f} s"
     assert counters.received == 20 and counters.skipped >= 18

@@ -1,7 +1,7 @@
 """Fault: the spool's disk budget is reached while the cloud is away.
 
 Two small disks, no root tricks: the byte budget `store.spool_max_bytes`, and SQLite's page
-limit (`PRAGMA max_page_count`, a journal file that cannot grow: SQLITE_FULL). DESIGN.md's
+limit (`[store] disk_max_bytes`, a journal file that cannot grow: SQLITE_FULL). DESIGN.md's
 policy must hold in both: the oldest status-like events are dropped first, business events
 never; every drop is counted and raises an alert.
 """
@@ -181,10 +181,10 @@ def test_spool_alerts_do_not_crowd_out_the_status_events_they_report(
 def test_full_disk_drops_status_events_and_holds_business_until_the_cloud_returns(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto, scale: Scale
 ) -> None:
-    pages = 400  # a journal file that cannot grow past 1.6 MB: SQLITE_FULL
+    pages = 400  # a journal file that cannot grow past 1.6 MB ([store] disk_max_bytes)
     cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices=DEVICES)
     cloud = CloudTally(cloud_broker.url)
-    hub = SmallDiskHub(cfg, max_page_count=pages)
+    hub = SmallDiskHub(cfg, max_bytes=pages * 4096)
     hub.start()
     mixed = scale.n(3000)  # mostly status-like: filling the disk drops them
     business = scale.n(3000)  # then ratings only: more than the disk holds

@@ -167,7 +167,7 @@ def test_503_offline_past_the_deadline(hall: dict[str, Any]) -> None:
 
 def test_mqtt5_response_topic_and_correlation_data(hall: dict[str, Any]) -> None:
     cloud: CloudClient = hall["cloud"]
-    props = Properties(PacketTypes.PUBLISH)
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     props.ResponseTopic = "app/responses/42"
     props.CorrelationData = b"corr-42"
     cloud.send("hub", "config.get", {"cmd_id": "c-v5", "args": {"key": "hall.id"}}, props)

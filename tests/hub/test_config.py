@@ -112,7 +112,7 @@ def test_unknown_profile_is_named_with_the_known_ones(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["config", "check", str(path)])
     assert result.exit_code == 2
     out = result.output
-    assert "devices[0].profile" in out and "acme-9000" in out and "generic-mqtt" in out
+    assert "devices[0] (pad-1).profile" in out and "acme-9000" in out and "generic-mqtt" in out
 
 
 def test_config_check_summarises_a_good_file(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def test_10k_events_survive_a_cloud_outage(
     for e in envs:
         if e["type"] == "rating.submitted":
             _check_envelope(e)
-            by_seq.setdefault(int(e["hallseq"]), e)  # type: ignore[call-overload]
+            by_seq.setdefault(int(e["hallseq"]), e)
     seqs = sorted(by_seq)
     assert len(seqs) == n
     levels = Counter(int(by_seq[s]["data"]["level"]) for s in seqs)  # type: ignore[index]

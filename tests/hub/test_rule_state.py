@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.support.broker import Mosquitto
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
@@ -53,7 +54,7 @@ def test_window_counts_survive_sigkill(
         # Distinct events: after the kill some are resent (at least once), same hallseq.
         return len({e["hallseq"] for e in cloud.envelopes() if e["type"] == "kiosk.payment"})
 
-    def alerts() -> list[dict[str, object]]:
+    def alerts() -> list[dict[str, Any]]:
         return [
             e
             for e in cloud.envelopes()

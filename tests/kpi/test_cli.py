@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import msgspec
@@ -138,8 +138,7 @@ def test_day_json_and_month_json(files: tuple[Path, Path], hall: HallMonth) -> N
     [
         (["--day", "2026-11-31"], "day must be a date YYYY-MM-DD"),
         (["--month", "11/2026"], "month must be YYYY-MM"),
-        (["--day", "2026-11-27", "--month", "2026-11"], "exactly one"),
-        ([], "exactly one"),
+        (["--day", "2026-11-27", "--month", "2026-11"], "give one of"),
     ],
 )
 def test_bad_periods_exit_2_with_one_line(
@@ -152,9 +151,12 @@ def test_bad_periods_exit_2_with_one_line(
     assert result.stdout == ""
 
 
-def test_no_arguments_shows_help() -> None:
-    result = invoke()
-    assert "--day" in result.output and "--month" in result.output
+def test_without_day_or_month_it_is_todays_report(files: tuple[Path, Path]) -> None:
+    config, events = files
+    result = invoke("-c", config, "--events", events, "--format", "json")
+    assert result.exit_code == 0, result.output
+    today = datetime.now(SHANGHAI).date().isoformat()  # the hall's today, not the machine's
+    assert json.loads(result.stdout)["day"] == today
 
 
 def test_config_and_events_errors(files: tuple[Path, Path], tmp_path: Path) -> None:

@@ -87,14 +87,15 @@ class HallBrokerReader:
         assert ready.wait(5)
 
     def _message(self, client: mqtt.Client, userdata: object, m: mqtt.MQTTMessage) -> None:
+        payload = bytes(m.payload)
         for codec in self.codecs:
             if (
                 codec.owns(m.topic)
-                and codec.decode_state(m.topic, m.payload) is None
-                and codec.decode_reply(m.topic, m.payload) is None
+                and codec.decode_state(m.topic, payload) is None
+                and codec.decode_reply(m.topic, payload) is None
             ):
                 try:
-                    self.events += codec.decode(m.topic, m.payload)
+                    self.events += codec.decode(m.topic, payload)
                 except Exception as exc:
                     self.errors.append(f"{m.topic}: {exc}")
 

@@ -62,7 +62,7 @@ class Hub:
         while True:
             m = self.messages.get(timeout=wait_s)
             if topic_part in m.topic:
-                return m.topic, m.payload
+                return m.topic, bytes(m.payload)
 
     def send(self, cmd: Command) -> None:
         for topic, payload in self.codec.encode_command(cmd):
@@ -97,7 +97,7 @@ def test_robot_reports_obeys_and_answers_with_the_cmd_id(broker: Mosquitto) -> N
         )
         reply = codec.decode_reply(*hub.next("/cmd/ack"))
         assert reply is not None and (reply.cmd_id, reply.code) == ("c-1", 200)
-        states = []
+        states: list[tuple[object, object]] = []
         while len(states) < 2:
             (task,) = codec.decode(*hub.next("/report/task"))
             states.append((task.data["task"], task.data["state"]))
@@ -140,13 +140,14 @@ def test_kiosk_feedback_and_eform_arrive_masked(broker: Mosquitto) -> None:
             pay.data["account"] == "*********4321"
             and pay.source_id == f"payment-kiosk-mqtt-1:{trade_no}"
         )
-        feedback.submit("suggestion", "希望增加座位", "13712345678", counter=2)
+        fid = feedback.submit("suggestion", "希望增加座位", "13712345678", counter=2)
         (fb,) = fb_codec.decode(*hubs[1].next("/submit"))
         assert fb.data == {
             "category": "suggestion",
             "text": "希望增加座位",
             "contact": "*******5678",
             "counter": 2,
+            "feedback_id": fid,
         }
         eform.submit("NEW_INSTALL", "D1", "王五", "330102198001011234", "13600001111")
         (form,) = form_codec.decode(*hubs[2].next("/form"))

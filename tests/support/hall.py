@@ -122,14 +122,15 @@ class Collector:
             clean_session=None if mqtt5 else False,
             protocol=proto,
         )
-        self.client.reconnect_delay_set(0.1, 0.5)
+        # paho's annotation says int; it sleeps any number of seconds, and tests want 0.1.
+        self.client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
         self.topics = topics
         self.subscribed = threading.Event()
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         if mqtt5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 3600
             self.client.connect("127.0.0.1", port, properties=props, clean_start=False)
         else:
@@ -182,7 +183,7 @@ class DevicePublisher:
         self.window = threading.Semaphore(window)
         self._qos1: set[int] = set()
         self.client.on_publish = self._on_publish
-        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 

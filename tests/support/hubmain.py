@@ -1,78 +1,32 @@
-"""The hub process as `hall-edge run` builds it, with a journal file that cannot grow.
+"""The hub process with a journal file that cannot grow past `[store] disk_max_bytes`.
 
-`python -m tests.support.hubmain -c hall.toml --max-page-count N`
-
-`build_hub(cfg, max_page_count=N)` caps the journal at N SQLite pages (a small disk
-without root tricks: SQLITE_FULL), but no config key reaches it yet, so `hall-edge run`
-cannot be told; this module is `hall-edge run` plus that one argument. Everything else is
-the real hub: the same config loader, build_hub, links, signals and log lines.
+A small disk without root tricks: SQLite refuses to grow the file (SQLITE_FULL) and the
+hub takes its disk-full path. This is plain `hall-edge run`; only the config gets the key.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-import os
-import signal
-import subprocess
-import sys
+import re
 from pathlib import Path
 
-from edge.config import load
-from edge.hub.build import build_hub
-from tests.support.hall import ROOT, HubProcess
+from tests.support.hall import HubProcess
 
 
-async def _main(config: Path, max_page_count: int | None) -> None:
-    cfg = load(config)
-    hub = await build_hub(cfg, max_page_count=max_page_count)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, hub.stop)
-    await hub.run()
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-c", "--config", type=Path, required=True)
-    ap.add_argument("--max-page-count", type=int, default=None)
-    args = ap.parse_args()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+def with_disk_budget(config: Path, max_bytes: int) -> None:
+    """Put `disk_max_bytes = max_bytes` into the config's `[store]` table."""
+    text = config.read_text()
+    text = re.sub(r"(?m)^disk_max_bytes = .*\n", "", text)
+    if not re.search(r"(?m)^\[store\]$", text):
+        text += "\n[store]\n"
+    config.write_text(
+        re.sub(r"(?m)^\[store\]$", f"[store]\ndisk_max_bytes = {int(max_bytes)}", text, count=1)
     )
-    asyncio.run(_main(args.config, args.max_page_count))
 
 
 class SmallDiskHub(HubProcess):
-    """A HubProcess whose journal file is capped at `max_page_count` pages."""
+    """A HubProcess whose journal file is capped at `max_bytes` by its config."""
 
-    def __init__(self, config: Path, max_page_count: int) -> None:
+    def __init__(self, config: Path, max_bytes: int) -> None:
+        with_disk_budget(config, max_bytes)
         super().__init__(config)
-        self.max_page_count = max_page_count
-
-    def start(self, wait: bool = True, timeout: float = 20.0) -> None:
-        self.runs += 1
-        with self.log.open("ab") as out:
-            out.write(f"--- run {self.runs}\n".encode())
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.support.hubmain",
-                    "-c",
-                    str(self.config),
-                    "--max-page-count",
-                    str(self.max_page_count),
-                ],
-                cwd=self.config.parent,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-        if wait:
-            self.wait_connected(timeout)
-
-
-if __name__ == "__main__":
-    main()
+        self.max_bytes = max_bytes
