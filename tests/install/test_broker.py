@@ -6,6 +6,7 @@ import re
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from edge.install.accounts import password_matches, read_passwd, read_secrets, r
 from edge.install.layout import Layout
 from tests.install.conftest import HUB_PW, Client, StagedBroker, staged_config
 
-DEVICES = [
+DEVICES: list[dict[str, Any]] = [
     {"id": "pad-1", "profile": "generic-mqtt"},
     {"id": "pad-2", "profile": "generic-mqtt"},
     {"id": "robot-1", "profile": "guide-robot-mqtt", "settings": {"serial": "GB2-0001"}},
@@ -44,7 +45,7 @@ def login_settles(port: int, user: str, password: str, *, accepted: bool) -> boo
     return False
 
 
-def synced(layout: Layout, devices: list[dict[str, object]], url: str) -> dict[str, str]:
+def synced(layout: Layout, devices: list[dict[str, Any]], url: str) -> dict[str, str]:
     cfg_path = staged_config(layout.root / "hall.toml", url, "mqtt://127.0.0.1:1", devices)
     sync(load(cfg_path), layout)
     return read_secrets(layout.broker_secrets)

@@ -7,6 +7,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -81,7 +82,7 @@ def test_dry_run_prints_every_action_and_changes_nothing(layout: Layout) -> None
 
 
 def test_install_from_a_config_then_a_changed_config(layout: Layout, tmp_path: Path) -> None:
-    devices = [
+    devices: list[dict[str, Any]] = [
         {"id": "pad-1", "profile": "generic-mqtt"},
         {
             "id": "caller-1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from edge.sim.ports import PtyLink
 from tests.drivers.recording import RecordingPort, eventually, run_async
 from tests.install.conftest import staged_config
 
-SERIAL_DEVICES = [
+SERIAL_DEVICES: list[dict[str, Any]] = [
     # Two callers on one RS-485 line (a CH340 adapter, told apart by its serial number).
     {
         "id": "caller-1",
