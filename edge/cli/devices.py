@@ -55,6 +55,8 @@ def scan_command(
 
     The config is optional: without hall.toml the ports are matched to profiles only.
     """
+    if profiles_dir is not None and not profiles_dir.is_dir():
+        fail(f"{profiles_dir}: expected a folder of profiles (--profiles)")
     try:
         devices: list[DeviceSection] = []
         if config.exists() or config != Path("hall.toml"):

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from edge.cli.common import console
+from edge.cli.common import console, fail
 from edge.doctor import Context, run_checks
 from edge.install.layout import Layout
 
@@ -44,6 +44,11 @@ def doctor(
     ] = 2.0,
 ) -> None:
     """Check this box: each check one line with a fix hint; exit 1 if any check fails (✗)."""
+    # A mistyped path is the installer's mistake, not the box's: said once, before any check.
+    if not root.is_dir():
+        fail(f"{root}: expected the folder of the box's root (--root)")
+    if config is not None and not config.is_file():
+        fail(f"{config}: expected the hub's config file (--config); there is no such file")
     layout = Layout(root)
     ctx = Context(config_path=config or layout.config, layout=layout, timeout_s=timeout)
     checks = asyncio.run(run_checks(ctx))

@@ -140,6 +140,8 @@ def uninstall(
     dry_run: DRY_RUN = False,
 ) -> None:
     """Stop the hub and remove what install made; the config, journal and vault stay."""
+    if not root.is_dir():
+        fail(f"{root}: expected the folder of an installed box (--root); there is none")
     layout = _layout(root)
     actions = uninstall_actions(layout, purge=purge)
     try:

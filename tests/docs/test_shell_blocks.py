@@ -40,8 +40,17 @@ CANNOT_RUN = {
     "--duration`), and `./hall test` is this very suite",
     ("README.md", 'pip install -e ".[dev,faces]"'): "what ./hall setup does "
     "(test_readme_face_install_is_what_hall_setup_does); it would reinstall the running .venv",
-    ("operations.md", "git clone <hall-edge repository> /opt/hall-edge"): "an install as "
-    "root: a system user, /etc/hall-edge, systemd units enabled and started",
+    (
+        "operations.md",
+        "git clone <hall-edge repository> /opt/hall-edge && cd /opt/hall-edge && ./hall setup",
+    ): "an install as root: a system user, /etc/hall-edge, systemd units enabled and started "
+    "(tests/install runs `hall-edge install` into a staged tree)",
+    ("operations.md", "hall-edge broker sync"): "writes an installed box's broker accounts and "
+    "reloads its broker (tests/install runs it on a staged one)",
+    ("operations.md", "sudo hall-edge doctor"): "checks an installed box: units, udev rules, its "
+    "brokers (tests/doctor runs it on a staged one)",
+    ("operations.md", "install -m 0644 cloud-ca.pem hub.crt /etc/hall-edge/certs/"): "the "
+    "utility's own certificate files (tests/tls makes such files and uses them)",
     ("operations.md", "journalctl -u hall-edge -f"): "reads systemd's journal of an "
     "installed hub; `-f` never ends",
     ("performance.md", ".venv/bin/python bench/pipeline.py"): "benchmarks of minutes "
@@ -85,7 +94,7 @@ def places(hall: Path, hall_url: str, cloud_url: str) -> list[tuple[str, str, st
         ("mqtt://127.0.0.1:1883", hall_url, "the hall broker is the test's own"),
         ("mqtt://127.0.0.1:1884", cloud_url, "so is the cloud's"),
         (
-            "alias he='sudo -u hall-edge /opt/hall-edge/.venv/bin/hall-edge'",
+            "alias he='sudo -u hall-edge hall-edge'",
             'he() { hall-edge "$@"; }',
             "no hall-edge user here: the same command as root (a function, as an alias is "
             "not expanded in a non-interactive shell)",

@@ -134,7 +134,7 @@ def test_bad_config_is_one_line_naming_file_and_key(layout: Layout, tmp_path: Pa
     )
     code, out = cli("install", "--root", str(layout.root), "--config", str(bad))
     assert code == 2
-    assert "bad.toml: devices[0].settings.usb_vendor: expected 4 hex digits" in out
+    assert "bad.toml: devices[0] (t-1).settings.usb_vendor: expected 4 hex digits" in out
     assert "Traceback" not in out and not layout.root.exists()
 
 
