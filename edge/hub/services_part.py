@@ -119,6 +119,7 @@ def attach_feedback(hub: Hub) -> None:
     async def close(cmd: Command) -> Mapping[str, Any]:
         event = feedback_closed_event(cmd)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
         def committed() -> None:
             if not done.done():
                 done.set_result(None)
