@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.errors import SpoolFullError
 from edge.hub.gate import JournalGate
+from edge.hub.lanes import Lanes
 from edge.model import Event, JournaledEvent
 from edge.store import BatchResult, DeadLetter, Journal, poison_letter
 
@@ -51,7 +51,9 @@ class JournalPipeline:
         self.on_written = on_written
         self.decide = decide
         self.rule_state = rule_state
-        self._items: deque[_Item] = deque()
+        # A device may have a quarter of a batch waiting before its next ones queue behind
+        # everyone else's (edge/hub/lanes.py).
+        self._items: Lanes[_Item] = Lanes(max(1, max_rows // 4))
         self._wake = asyncio.Event()
         self.disk_full = False
         self.batches = 0
@@ -68,12 +70,12 @@ class JournalPipeline:
         self.on_low_water: list[Callable[[], None]] = []
 
     def submit(self, event: Event, ack: Ack | None = None) -> None:
-        self._items.append(_Item(event, None, ack))
+        self._items.put(event.device_id, _Item(event, None, ack))
         self._wake.set()
         self.idle.clear()
 
     def dead_letter(self, dead: DeadLetter, ack: Ack | None = None) -> None:
-        self._items.append(_Item(None, dead, ack))
+        self._items.put(dead.device_id or dead.topic[:80], _Item(None, dead, ack))
         self._wake.set()
         self.idle.clear()
 
@@ -92,8 +94,8 @@ class JournalPipeline:
                     # time, each with its fsync and bookkeeping: a moment's wait lets a few
                     # gather, for far less CPU per event at a small cost in latency.
                     await asyncio.sleep(self.linger_s)
-            n = min(len(self._items), self.max_rows)
-            batch = [self._items[i] for i in range(n)]
+            batch = self._items.take(self.max_rows)
+            n = len(batch)
             events = [it.event for it in batch if it.event is not None]
             dead = [it.dead for it in batch if it.dead is not None]
             try:
@@ -117,8 +119,7 @@ class JournalPipeline:
                 await asyncio.sleep(1.0)
                 continue
             self.disk_full = False
-            for _ in range(n):
-                self._items.popleft()
+            self._items.drop()
             for it in batch:
                 if it.ack is not None:
                     try:
