@@ -24,6 +24,10 @@ PARTS = {
 }
 
 
+# The core commands, which need none of the parts.
+CORE = {"run", "config", "journal", "outbox", "deadletters", "status"}
+
+
 def build_app(parts: list[str] | None = None) -> typer.Typer:
     """The CLI with the named parts mounted (all of them when `parts` is None)."""
     root = typer.Typer(
@@ -49,7 +53,7 @@ def main() -> None:
     first = words[0] if words else None
     if first in PARTS:
         parts: list[str] | None = [first]
-    elif first is not None and first in {"run", "config", "outbox", "deadletters", "status"}:
+    elif first is not None and first in CORE:
         parts = []
     else:
         parts = None  # help and mistakes: show everything

@@ -1,6 +1,15 @@
 """SQLite journal, outbox, command log, dead letters, device states and rule state."""
 
-from edge.store.journal import BatchResult, DeadLetter, Journal, Written, connect, now_ms
+from edge.store.journal import (
+    BatchResult,
+    DeadLetter,
+    Journal,
+    Written,
+    connect,
+    journal_identity,
+    new_identity,
+    now_ms,
+)
 from edge.store.reader import JournalReader, OutboxRow, SpoolStats
 from edge.store.schema import MIGRATIONS, migrate
 
@@ -14,6 +23,8 @@ __all__ = [
     "SpoolStats",
     "Written",
     "connect",
+    "journal_identity",
     "migrate",
+    "new_identity",
     "now_ms",
 ]

@@ -105,6 +105,7 @@ class Journal:
                 self.conn.execute(f"PRAGMA max_page_count={int(max_page_count)}")
             row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
             self.last_seq = int(row[0]) if row else 0
+            self.identity = journal_identity(self.conn) or new_identity(self.conn)
             row = self.conn.execute("SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
@@ -194,6 +195,7 @@ class Journal:
                     time=when,
                     tz=self.tz,
                     data=ev.data,
+                    journal=self.identity,
                 )
                 je = JournaledEvent(seq, eid, ev.type, ev.device_id, when, ev.data, ev.causation)
                 time_ms = int(when.timestamp() * 1000)
@@ -455,6 +457,23 @@ class Journal:
     def rule_state(self) -> bytes | None:
         row = self.conn.execute("SELECT blob FROM rule_state WHERE id=1").fetchone()
         return bytes(row[0]) if row else None
+
+
+def journal_identity(conn: sqlite3.Connection) -> str | None:
+    """The journal's identity (`halljournal` in the envelope), None before it has one."""
+    row = conn.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def new_identity(conn: sqlite3.Connection) -> str:
+    """Mint and store a new identity: on creation, and for a journal restored from a copy.
+
+    A copy continues `hallseq` from its last event, so numbers the original used after the
+    copy are used again; under a new identity the cloud counts them apart (contract §3).
+    """
+    identity = EventIds().new()
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('journal_id', ?)", (identity,))
+    return identity
 
 
 def decode_data(env: bytes) -> dict[str, Any]:
