@@ -99,7 +99,7 @@ class PostgresSink:
         """Connect and migrate, retrying with backoff until PostgreSQL answers."""
         await self._ensure()
 
-    async def _ensure(self) -> Any:
+    async def _ensure(self, holding: int = 0) -> Any:
         delay = self.backoff_min_s
         while self._conn is None or self._conn.is_closed():
             try:
@@ -115,7 +115,12 @@ class PostgresSink:
                 self._conn = conn
                 log.info("database: connected")
             except _TRANSIENT as exc:
-                log.warning("database: %s; retrying in %.1f s", exc or type(exc).__name__, delay)
+                log.warning(
+                    "database: %s; %sretrying in %.1f s",
+                    exc or type(exc).__name__,
+                    f"holding {holding} messages, " if holding else "",
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max_s)
         return self._conn
@@ -135,7 +140,7 @@ class PostgresSink:
         parsed = [records.parse(t, p, max_bytes=self.max_bytes, halls=self.halls) for t, p in batch]
         delay = self.backoff_min_s
         while True:
-            conn = await self._ensure()
+            conn = await self._ensure(len(batch))
             try:
                 try:
                     await self._write(conn, parsed)

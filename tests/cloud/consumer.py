@@ -15,9 +15,7 @@ from tests.support.hall import ROOT
 
 
 class ConsumerProcess:
-    def __init__(
-        self, workdir: Path, broker: str, dsn: str, client_id: str, *extra: str
-    ) -> None:
+    def __init__(self, workdir: Path, broker: str, dsn: str, client_id: str, *extra: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.args = [
             sys.executable,

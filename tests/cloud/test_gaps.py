@@ -50,9 +50,7 @@ def test_a_new_journal_is_recorded_not_a_gap(pg_dsn: str) -> None:
     _write(pg_dsn, [event("h1", s, journal="OLD") for s in range(1, 6)])
     _write(pg_dsn, [event("h1", s, journal="NEW") for s in range(3, 9)])
     assert _gaps(pg_dsn) == []
-    rows = query(
-        pg_dsn, "SELECT halljournal, first_hallseq, max_hallseq FROM journals ORDER BY 1"
-    )
+    rows = query(pg_dsn, "SELECT halljournal, first_hallseq, max_hallseq FROM journals ORDER BY 1")
     assert [(r["halljournal"], r["first_hallseq"], r["max_hallseq"]) for r in rows] == [
         ("NEW", 3, 8),
         ("OLD", 1, 5),
