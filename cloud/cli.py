@@ -87,6 +87,75 @@ def consume(
     asyncio.run(run(settings))
 
 
+@app.command()
+def command(
+    hall: Annotated[str, typer.Argument(help="The hall id.")],
+    device: Annotated[str, typer.Argument(help="The device id, or hub for the hub itself.")],
+    name: Annotated[str, typer.Argument(help="The command, e.g. printer.query_status.")],
+    args: Annotated[str, typer.Option("--args", help="The arguments, a JSON object.")] = "{}",
+    deadline: Annotated[
+        str, typer.Option(help="Give up after this long (30s, 2m); also sent to the hub.")
+    ] = "30s",
+    every: Annotated[str, typer.Option(help="Resend with the same cmd_id this often.")] = "5s",
+    broker: Annotated[
+        str | None, typer.Option(help="mqtt://host:port (or HALL_CLOUD_BROKER).")
+    ] = None,
+    protocol: Annotated[str, typer.Option(help='MQTT "5" (default) or "3.1.1".')] = "5",
+    cmd_id: Annotated[
+        str | None, typer.Option(help="The command's id (a fresh one if not given).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+) -> None:
+    """Send a command, resend it until a final reply or the deadline; print the reply (JSON).
+
+    Exit status: 0 a final reply below 400, 1 a final reply of 400 or more, 3 no final
+    reply before the deadline (the last interim reply, if any, is printed).
+    """
+    import json  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from cloud.command import parse_duration, send_command  # noqa: PLC0415
+    from cloud.settings import BROKER_SCHEMES, ENV_BROKER, PROTOCOLS  # noqa: PLC0415
+
+    url = broker or os.environ.get(ENV_BROKER)
+    if not url or url.split("://", 1)[0] not in BROKER_SCHEMES:
+        fail(f"command line: --broker: expected an mqtt:// URL (or {ENV_BROKER}), got {url!r}", 2)
+    if protocol not in PROTOCOLS:
+        fail(f'command line: --protocol: expected "5" or "3.1.1", got {protocol!r}', 2)
+    try:
+        arguments = json.loads(args)
+    except json.JSONDecodeError as exc:
+        fail(f"command line: --args: expected a JSON object ({exc})", 2)
+    if not isinstance(arguments, dict):
+        fail(f"command line: --args: expected a JSON object, got {args!r}", 2)
+    try:
+        deadline_s, every_s = parse_duration(deadline), parse_duration(every)
+    except ValueError as exc:
+        fail(f"command line: --deadline/--every: {exc}", 2)
+    _logging(log_level)
+    assert url is not None
+    outcome = asyncio.run(
+        send_command(
+            url,
+            hall,
+            device,
+            name,
+            arguments,
+            deadline_s=deadline_s,
+            resend_s=every_s,
+            protocol=protocol,
+            cmd_id=cmd_id,
+        )
+    )
+    if outcome.reply is None:
+        typer.echo(json.dumps({"cmd_id": outcome.cmd_id, "code": None, "msg": "no reply"}))
+        raise typer.Exit(3)
+    typer.echo(json.dumps(outcome.reply, ensure_ascii=False))
+    if not outcome.final:
+        raise typer.Exit(3)
+    raise typer.Exit(0 if int(outcome.reply.get("code", 500)) < 400 else 1)
+
+
 def main() -> None:
     app()
 
