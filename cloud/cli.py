@@ -156,6 +156,69 @@ def command(
     raise typer.Exit(0 if int(outcome.reply.get("code", 500)) < 400 else 1)
 
 
+@app.command()
+def report(
+    db: Annotated[
+        str | None, typer.Option(help="postgresql://user@host/db (or HALL_CLOUD_DB).")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    day: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD for 'events today' (today in --tz).")
+    ] = None,
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM of the model counter (the month before --day).")
+    ] = None,
+    tz: Annotated[str, typer.Option(help="The halls' time zone.")] = "Asia/Shanghai",
+) -> None:
+    """Per hall: events today, last seen, open gaps, devices offline, the month's model counter."""
+    import os  # noqa: PLC0415
+    import re  # noqa: PLC0415
+    from datetime import date, datetime  # noqa: PLC0415
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from cloud import report as rep  # noqa: PLC0415
+    from cloud.settings import DB_SCHEMES, ENV_DB  # noqa: PLC0415
+
+    dsn = db or os.environ.get(ENV_DB)
+    if not dsn or dsn.split("://", 1)[0] not in DB_SCHEMES:
+        fail(f"command line: --db: expected a postgresql:// URL (or {ENV_DB}), got {dsn!r}", 2)
+    if output not in ("text", "json"):
+        fail(f"command line: --format: expected text or json, got {output!r}", 2)
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"command line: --tz: expected an IANA time zone such as Asia/Shanghai, got {tz!r}", 2)
+    try:
+        the_day = date.fromisoformat(day) if day else datetime.now(zone).date()
+    except ValueError:
+        fail(f"command line: --day: expected YYYY-MM-DD, got {day!r}", 2)
+    if month is None:
+        first = the_day.replace(day=1)
+        prev = date.fromordinal(first.toordinal() - 1)
+        month = f"{prev.year:04d}-{prev.month:02d}"
+    elif not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        fail(f"command line: --month: expected YYYY-MM, got {month!r}", 2)
+    assert dsn is not None
+    try:
+        reports = asyncio.run(rep.gather(dsn, the_day, zone, month))
+    except (TimeoutError, OSError) as exc:
+        fail(f"{dsn}: cannot reach the database: {exc}")
+    except Exception as exc:  # asyncpg's errors: a missing database, no schema yet
+        fail(f"{dsn}: {exc}")
+    if output == "json":
+        typer.echo(rep.as_json(reports, the_day, month, tz))
+        return
+    table = Table(title=f"halls on {the_day} ({tz}); model counter of {month}")
+    for col in (*rep.COLUMNS, f"model counter {month}"):
+        table.add_column(col)
+    for row in rep.rows(reports):
+        table.add_row(*row)
+    Console(width=160).print(table)
+
+
 def main() -> None:
     app()
 
