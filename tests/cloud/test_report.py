@@ -6,7 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cloud.sink import PostgresSink
 from tests.cloud.envelopes import event
