@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
+import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -56,7 +57,9 @@ def _client(settings: ConsumerSettings) -> aiomqtt.Client:
         identifier=settings.client_id,
         protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
         clean_session=None if v5 else False,
-        clean_start=False,
+        # MQTT 5: resume the session on every connect, the first one too (paho refuses
+        # the option under 3.1.1, where clean_session=False says the same).
+        clean_start=False if v5 else paho.MQTT_CLEAN_START_FIRST_ONLY,
         properties=props,
         keepalive=30,
         timeout=10,

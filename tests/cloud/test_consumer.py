@@ -80,3 +80,21 @@ def test_two_consumers_of_one_shared_group_split_the_load(
     [j] = query(pg_dsn, "SELECT count(*) AS n, sum(max_hallseq) AS top FROM journals")
     assert (j["n"], j["top"]) == (4, 4 * 500)
     assert count(pg_dsn, "SELECT count(*) AS n FROM gaps") == 0
+
+
+def test_mqtt_311_without_shared_subscriptions(
+    tmp_path: Path, broker: Mosquitto, pg_dsn: str
+) -> None:
+    # What a broker with MQTT 3.1.1 only (RabbitMQ 3.10's plugin) gets from the consumer.
+    c = ConsumerProcess(
+        tmp_path, broker.url, pg_dsn, "consumer-311", "--protocol", "3.1.1", "--no-shared"
+    )
+    c.start()
+    publish(broker, 2, 100)
+    wait_until(lambda: count(pg_dsn) == 200, 30, "200 events over MQTT 3.1.1")
+    c.kill()  # its persistent 3.1.1 session keeps what arrives meanwhile
+    publish(broker, 2, 100)  # the same envelopes' numbers again, fresh ids: 200 more
+    c.start()
+    wait_until(lambda: count(pg_dsn) == 400, 30, "the 200 queued while it was down")
+    assert per_id_counts(pg_dsn) == {1}
+    c.stop()
