@@ -157,6 +157,7 @@ async def _pump(
                 payloads: list[Message] = [(m.topic.value, bytes(m.payload)) for m in batch]
                 await sink.write(payloads)
                 _ack(client, batch)
+                log.debug("batch of %d written and acked; %d waiting", len(batch), queue.qsize())
             if isinstance(items[-1], _Disconnected):
                 raise items[-1].error
     finally:
