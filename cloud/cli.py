@@ -35,7 +35,8 @@ def _logging(level: str) -> None:
 @app.command()
 def consume(
     broker: Annotated[
-        str | None, typer.Option(help="mqtt://host:port or mqtts://... (or HALL_CLOUD_BROKER).")
+        str | None,
+        typer.Option(help="mqtt://host:port, mqtts://..., amqp://... (or HALL_CLOUD_BROKER)."),
     ] = None,
     db: Annotated[
         str | None, typer.Option(help="postgresql://user@host/db (or HALL_CLOUD_DB).")
@@ -84,7 +85,14 @@ def consume(
     except ConfigError as exc:
         fail(str(exc), code=2)
     _logging(log_level)
-    asyncio.run(run(settings))
+    import asyncpg  # noqa: PLC0415
+
+    try:
+        asyncio.run(run(settings))
+    except asyncpg.PostgresError as exc:
+        # A database that answers but refuses us (no such database, a wrong password):
+        # retrying cannot fix it. A database that does not answer is retried, not this.
+        fail(f"{settings.db}: {type(exc).__name__}: {exc}")
 
 
 @app.command()

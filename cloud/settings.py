@@ -23,7 +23,7 @@ from edge.errors import ConfigError
 ENV_BROKER = "HALL_CLOUD_BROKER"
 ENV_DB = "HALL_CLOUD_DB"
 PROTOCOLS = ("5", "3.1.1")
-BROKER_SCHEMES = ("mqtt", "mqtts")
+BROKER_SCHEMES = ("mqtt", "mqtts", "amqp", "amqps")  # amqp: cloud/amqp_source.py
 DB_SCHEMES = ("postgres", "postgresql")
 
 
@@ -32,7 +32,8 @@ class ConsumerSettings:
     broker: str
     db: str
     client_id: str = field(default_factory=lambda: f"hall-cloud-{socket.gethostname()}")
-    # MQTT 5 shared subscription group; None subscribes plainly (brokers without $share).
+    # MQTT 5 shared subscription group; None subscribes plainly (brokers without $share;
+    # the default under MQTT 3.1.1 unless a group is named).
     shared_group: str | None = "hall-cloud"
     protocol: str = "5"
     max_bytes: int = 1 << 20  # larger payloads are dead letters (`too_large`)
@@ -80,7 +81,9 @@ def _check(where: str, values: Mapping[str, Any]) -> dict[str, Any]:
     if "broker" in out:
         scheme = urlsplit(out["broker"]).scheme
         if scheme not in BROKER_SCHEMES:
-            raise ConfigError(where, "broker", "an mqtt:// or mqtts:// URL", out["broker"])
+            raise ConfigError(
+                where, "broker", "an mqtt://, mqtts://, amqp:// or amqps:// URL", out["broker"]
+            )
     if "db" in out and urlsplit(out["db"]).scheme not in DB_SCHEMES:
         raise ConfigError(where, "db", "a postgresql:// URL", out["db"])
     if "protocol" in out and out["protocol"] not in PROTOCOLS:
@@ -111,8 +114,11 @@ def load_settings(
     for key, where in (("broker", f"--broker or {ENV_BROKER}"), ("db", f"--db or {ENV_DB}")):
         if key not in merged:
             raise ConfigError(str(config) if config else "command line", key, f"a value ({where})")
-    shared = merged.pop("shared", True)
+    shared = merged.pop("shared", None)
     settings = ConsumerSettings(**merged)
-    if not shared:
+    # MQTT 3.1.1 has no shared subscriptions in the standard (RabbitMQ would take `$share/`
+    # for a topic name): plain ones unless a group is asked for by name.
+    plain_by_default = settings.protocol == "3.1.1" and "shared_group" not in merged
+    if shared is False or (shared is None and plain_by_default):
         settings = replace(settings, shared_group=None)
     return settings

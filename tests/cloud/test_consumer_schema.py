@@ -70,6 +70,11 @@ def test_settings_options_over_environment_over_file(tmp_path: Path) -> None:
     s = load_settings(cfg, {"db": "postgresql://option/db", "protocol": None}, env)
     assert (s.broker, s.db, s.batch_max) == ("mqtts://env:8883", "postgresql://option/db", 50)
     assert s.shared_group is None and s.halls == frozenset({"h1", "h2"})
+    # MQTT 3.1.1 (RabbitMQ's plugin): plain subscriptions unless a group is named.
+    base = {"broker": "mqtt://x", "db": "postgresql://x/y", "protocol": "3.1.1"}
+    assert load_settings(None, base, {}).shared_group is None
+    assert load_settings(None, {**base, "shared_group": "g"}, {}).shared_group == "g"
+    assert load_settings(None, {**base, "protocol": "5"}, {}).shared_group == "hall-cloud"
     with pytest.raises(ConfigError, match=r"cloud.toml: halls: expected a list of hall ids"):
         cfg.write_text('broker = "mqtt://x"\ndb = "postgresql://x/y"\nhalls = "h1"\n')
         load_settings(cfg, {}, {})

@@ -122,3 +122,23 @@ def test_bad_settings_are_a_clear_error(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert out.returncode == 2 and "command line: broker: expected an mqtt://" in out.stderr
+    missing = "postgresql://postgres@127.0.0.1:5432/hallcloud_no_such_database"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloud",
+            "consume",
+            "--broker",
+            "mqtt://127.0.0.1:1",
+            "--db",
+            missing,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "hallcloud_no_such_database" in out.stderr and "InvalidCatalogName" in out.stderr
