@@ -10,6 +10,7 @@ consumer killed before its commit would lose what it held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Sequence
@@ -155,7 +156,17 @@ async def _pump(
             batch = [m for m in items if isinstance(m, aiomqtt.Message)]
             if batch:
                 payloads: list[Message] = [(m.topic.value, bytes(m.payload)) for m in batch]
-                await sink.write(payloads)
+                # A stop while the sink holds a batch (the database away) abandons it,
+                # unacknowledged: the broker gives it to the next run.
+                writing = asyncio.ensure_future(sink.write(payloads))
+                await asyncio.wait({writing, stopping}, return_when="FIRST_COMPLETED")
+                if not writing.done():
+                    writing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await writing
+                    log.info("stopping with %d messages unacknowledged", len(batch))
+                    return
+                writing.result()
                 _ack(client, batch)
                 log.debug("batch of %d written and acked; %d waiting", len(batch), queue.qsize())
             if isinstance(items[-1], _Disconnected):

@@ -52,6 +52,9 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+_CLOSE_ERRORS = (TimeoutError, *_TRANSIENT)
+
+
 @dataclass(slots=True)
 class SinkStats:
     batches: int = 0
@@ -127,7 +130,10 @@ class PostgresSink:
 
     async def close(self) -> None:
         if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
+            try:
+                await asyncio.wait_for(self._conn.close(), 2.0)
+            except _CLOSE_ERRORS:
+                self._conn.terminate()  # a database that does not answer
         self._conn = None
 
     def _drop(self) -> None:

@@ -60,8 +60,20 @@ def test_lost_database_holds_acks_and_resumes(
     proxy.heal()
     c.start()
     wait_until(lambda: count(pg_dsn) == 500, 30, "every event after a kill while holding")
+
+    # SIGTERM while it holds a batch: it stops at once, acknowledging nothing.
+    mark = len(c.text())
+    proxy.cut()
+    send(150)
+    wait_until(lambda: "holding" in c.text()[mark:], 15, "the consumer to hold a batch")
+    t = time.monotonic()
+    c.stop()
+    assert time.monotonic() - t < 5 and "unacknowledged" in c.text()
+    proxy.heal()
+    c.start()
+    wait_until(lambda: count(pg_dsn) == 650, 30, "every event after a stop while holding")
     time.sleep(0.3)
-    assert count(pg_dsn) == 500 and per_id_counts(pg_dsn) == {1}
+    assert count(pg_dsn) == 650 and per_id_counts(pg_dsn) == {1}
     assert count(pg_dsn, "SELECT count(*) AS n FROM gaps") == 0
     pub.close()
     c.stop()
