@@ -52,7 +52,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-_CLOSE_ERRORS = (TimeoutError, *_TRANSIENT)
+_CLOSE_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *_TRANSIENT)
 
 
 @dataclass(slots=True)
