@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from urllib.parse import urlsplit
 
-from cloud import mqtt_source
+from cloud import amqp_source, mqtt_source
 from cloud.settings import ConsumerSettings
 from cloud.sink import PostgresSink
 
@@ -43,7 +44,9 @@ async def consume(settings: ConsumerSettings, stop: asyncio.Event | None = None)
     await sink.connect()
     reporter = asyncio.create_task(_report(sink, 5.0))
     try:
-        await mqtt_source.run(settings, sink, stop)
+        amqp = urlsplit(settings.broker).scheme in ("amqp", "amqps")
+        source = amqp_source if amqp else mqtt_source
+        await source.run(settings, sink, stop)
     finally:
         reporter.cancel()
         await sink.close()
