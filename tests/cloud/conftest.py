@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.cloud.devcluster_fixture import cluster  # noqa: F401  (one per session)
 from tests.support.broker import Mosquitto
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

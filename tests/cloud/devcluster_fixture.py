@@ -1,7 +1,8 @@
 """One 3-node RabbitMQ devcluster for the whole test session (its start dominates).
 
-Import `cluster` into a test module to use it. A test that kills a node restarts it
-(`healed`), so the next test finds every node up and clustered again.
+tests/cloud/conftest.py imports `cluster`, so that every module shares the one instance.
+A test that kills a node restarts it (`healed`), so the next test finds every node up
+and clustered again.
 """
 
 from __future__ import annotations

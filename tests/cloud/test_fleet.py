@@ -12,11 +12,9 @@ import secrets
 from pathlib import Path
 
 from cloud import devcluster
-from tests.cloud.devcluster_fixture import cluster, healed
+from tests.cloud.devcluster_fixture import healed
 from tests.support.fleet_run import RealHall, check, consumers, send_command, wait_until
 from tests.support.fleet_sim import Fleet
-
-__all__ = ["cluster"]
 
 
 def test_fleet_through_faults(cluster: devcluster.Cluster, tmp_path: Path, pg_dsn: str) -> None:
