@@ -129,7 +129,9 @@ class Cluster:
     def ctl(self, node: Node, *args: str, timeout: float = 60.0) -> str:
         """rabbitmqctl against one node; its output, or an error naming the command."""
         cmd = [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", node.name, "-q", *args]
-        r = subprocess.run(cmd, env=self.env(node), capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(
+            cmd, check=False, env=self.env(node), capture_output=True, text=True, timeout=timeout
+        )
         if r.returncode != 0:
             raise DevClusterError(
                 f"rabbitmqctl {' '.join(args)} on {node.name} failed ({r.returncode}): "
@@ -155,6 +157,9 @@ class Cluster:
                     "mqtt.allow_anonymous = true",
                     "mqtt.vhost = /",
                     "mqtt.exchange = amq.topic",
+                    # Unacknowledged deliveries per MQTT subscriber (default 10): a consumer
+                    # that acks after its PostgreSQL commit needs a batch's worth.
+                    "mqtt.prefetch = 500",
                     "loopback_users = none",
                     "log.file.level = info",
                     "log.console = false",
