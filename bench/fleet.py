@@ -342,38 +342,48 @@ async def _count(dsn: str) -> int:
 
 
 def choice_run(
-    work: Path, cluster: devcluster.Cluster, kind: str, msgs: list[tuple[str, bytes]]
+    work: Path, cluster: devcluster.Cluster, kind: str, n: int, msgs: list[tuple[str, bytes]]
 ) -> dict[str, float]:
+    """N consumers of KIND on the cluster drain one burst into PostgreSQL."""
     name, dsn = new_db()
-    n1, n2, _ = cluster.nodes
-    if kind == "amqp":
-        extra: tuple[str, ...] = ("--shared-group", f"choice-{secrets.token_hex(3)}")
-        url = n1.amqp_url
-    else:
-        extra = ("--protocol", "3.1.1", "--no-shared")
-        url = n1.mqtt_url
-    k = fleet_run.ConsumerProcess(work, url, dsn, f"choice-{kind}-{secrets.token_hex(3)}", *extra)
+    n2 = cluster.nodes[1]
+    group = f"choice-{secrets.token_hex(3)}"
+    cons = []
+    for i in range(n):
+        node = cluster.nodes[i % len(cluster.nodes)]
+        if kind == "amqp":
+            extra: tuple[str, ...] = ("--shared-group", group)
+            url = node.amqp_url
+        else:  # 3.1.1: no shared subscriptions, every consumer gets every event
+            extra = ("--protocol", "3.1.1", "--no-shared")
+            url = node.mqtt_url
+        cons.append(fleet_run.ConsumerProcess(work, url, dsn, f"{group}-{kind}{i}", *extra))
     try:
-        k.start(timeout=60)
-        cpu0 = cpu_s(k.proc.pid)
+        for k in cons:
+            k.start(timeout=60)
+        cpu0 = [cpu_s(k.proc.pid) for k in cons]
         t0 = time.monotonic()
         pub = threading.Thread(target=lambda: asyncio.run(_publish(n2.mqtt_port, msgs)))
         pub.start()
         rss = 0.0
         while asyncio.run(_count(dsn)) < len(msgs):
-            rss = max(rss, rss_mb(k.proc.pid))
+            rss = max(rss, *(rss_mb(k.proc.pid) for k in cons))
             if time.monotonic() - t0 > 300:
                 raise RuntimeError(f"{kind}: not all events after 300 s")
             time.sleep(0.1)
         seconds = time.monotonic() - t0
         pub.join()
+        time.sleep(3)  # the other MQTT consumers finish their (duplicate) copies
+        cpu = sum(cpu_s(k.proc.pid) - c for k, c in zip(cons, cpu0, strict=True))
         return {
+            "consumers": n,
             "events_per_s": len(msgs) / seconds,
-            "cpu_s_per_1000": (cpu_s(k.proc.pid) - cpu0) / len(msgs) * 1000,
+            "cpu_s_per_1000": cpu / len(msgs) * 1000,
             "rss_mb_peak": rss,
         }
     finally:
-        k.kill()
+        for k in cons:
+            k.kill()
         drop_db(name)
 
 
@@ -403,8 +413,9 @@ def main() -> None:
             if args.choice_events:
                 msgs = burst(args.choice_events, 20)
                 results["choice"] = {
-                    kind: choice_run(work / f"choice-{kind}", cluster, kind, msgs)
-                    for kind in ("amqp", "mqtt")
+                    f"{kind}x{n}": choice_run(work / f"choice-{kind}{n}", cluster, kind, n, msgs)
+                    for n in (1, 3)
+                    for kind in ("mqtt", "amqp")
                 }
                 print(f"consumer choice: {results['choice']}")
             results["cluster"] = fleet_scenario(
@@ -441,17 +452,21 @@ def main() -> None:
 
 def report(r: dict[str, Any]) -> None:
     if "choice" in r:
-        a, m = r["choice"]["amqp"], r["choice"]["mqtt"]
+        ch = r["choice"]
+        base = ch["mqttx1"]["events_per_s"]
+        labels = {
+            "mqttx1": "1 MQTT 3.1.1 consumer (its session: a plugin quorum queue)",
+            "amqpx1": "1 AMQP consumer (the shared quorum queue)",
+            "mqttx3": "3 MQTT 3.1.1 consumers (each gets every event)",
+            "amqpx3": "3 AMQP consumers (competing on one queue)",
+        }
         print_table(
-            f"Consumer choice on the 3-node cluster ({r['args']['choice_events']:,} events,"
-            " one consumer)",
-            ["consumer", "events/s into PostgreSQL", "ratio", "CPU s / 1,000", "RSS MB"],
+            f"Consumer choice on the 3-node cluster ({r['args']['choice_events']:,} events)",
+            ["consumers", "events/s into PostgreSQL", "ratio", "CPU s / 1,000 (all)", "RSS MB"],
             [
-                ["MQTT 3.1.1 session (plugin quorum queue)", f"{m['events_per_s']:,.0f}", "1.00",
-                 f"{m['cpu_s_per_1000']:.3f}", f"{m['rss_mb_peak']:.0f}"],
-                ["AMQP, shared quorum queue", f"{a['events_per_s']:,.0f}",
-                 f"{a['events_per_s'] / m['events_per_s']:.2f}", f"{a['cpu_s_per_1000']:.3f}",
-                 f"{a['rss_mb_peak']:.0f}"],
+                [labels[k], f"{x['events_per_s']:,.0f}", f"{x['events_per_s'] / base:.2f}",
+                 f"{x['cpu_s_per_1000']:.3f}", f"{x['rss_mb_peak']:.0f}"]
+                for k, x in ch.items()
             ],
         )  # fmt: skip
     b, c = r["baseline"], r["cluster"]
