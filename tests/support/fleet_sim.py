@@ -229,8 +229,9 @@ class Fleet:
         default = loop.get_exception_handler()
 
         def quiet(lp: asyncio.AbstractEventLoop, ctx: dict[str, object]) -> None:
-            # aiomqtt leaves the futures of a dropped connection unretrieved: expected here.
-            if isinstance(ctx.get("exception"), aiomqtt.MqttError):
+            # aiomqtt leaves the futures of a dropped connection unretrieved, and paho's
+            # writer callbacks can outlive the socket a killed node closed: expected here.
+            if isinstance(ctx.get("exception"), aiomqtt.MqttError | OSError):
                 return
             (default or asyncio.BaseEventLoop.default_exception_handler)(lp, ctx)  # type: ignore[arg-type]
 
