@@ -180,6 +180,7 @@ def fleet_scenario(
         sampler.start()
         cmd_port = int(mqtt_urls[-1].rsplit(":", 1)[1])
         commands: list[asyncio.Future[Any]] = []
+        targets: list[str] = []
         events: list[str] = []
 
         async def at(t0: float, when: float) -> None:
@@ -212,6 +213,7 @@ def fleet_scenario(
                 hall = fleet.halls[len(commands) % len(fleet.halls)].hall_id
                 real = hubs[len(commands) % len(hubs)].hall_id if hubs else hall
                 for h in (hall, real):
+                    targets.append(h)
                     commands.append(
                         asyncio.ensure_future(
                             fleet_run.send_command(cmd_port, dsn, h, "hub", "config.get", 90)
@@ -220,11 +222,11 @@ def fleet_scenario(
                 await asyncio.sleep(10)
             for t in tasks:
                 await t
-            await asyncio.gather(*commands)
             fleet.pause()
             for h in hubs:
                 await asyncio.to_thread(h.pause)
             stopped = time.monotonic()
+            await asyncio.gather(*commands)  # each has its 90 s deadline
             if not await fleet.drained(180):
                 print("warning: simulated halls still hold events after 180 s", file=sys.stderr)
             await fleet.close()
@@ -254,6 +256,7 @@ def fleet_scenario(
             "open_gaps": gaps,
             "commands": len(answered),
             "commands_answered": sum(a is not None for a in answered),
+            "commands_unanswered": [t for t, a in zip(targets, answered, strict=True) if a is None],
             "command_p50_s": sorted(a for a in answered if a is not None)[
                 len([a for a in answered if a is not None]) // 2
             ]

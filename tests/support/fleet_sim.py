@@ -96,7 +96,7 @@ class SimHall:
             clean_session=True,
             protocol=aiomqtt.ProtocolVersion.V311,
             keepalive=10,
-            timeout=5,  # a publish on a dead connection fails after this
+            timeout=10,  # a publish on a dead connection fails after this
             will=aiomqtt.Will(
                 f"halls/{self.hall_id}/state", self._state("offline"), qos=1, retain=True
             ),
@@ -139,6 +139,9 @@ class SimHall:
         window = asyncio.Semaphore(self.window)
         inflight: set[int] = set()
         failed = asyncio.Event()
+        # The command reader ends only with the connection: then this session is over too
+        # (or the hall would go on sending events while deaf to commands).
+        commands.add_done_callback(lambda _t: failed.set())
 
         async def send(seq: int, topic: str, body: bytes, event_id: str) -> None:
             try:
