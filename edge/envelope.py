@@ -34,22 +34,25 @@ def encode(
     time: datetime,
     tz: tzinfo,
     data: Mapping[str, Any],
+    journal: str | None = None,
 ) -> bytes:
-    """The envelope as stored in the journal; `data` comes last so `mark_resent` stays cheap."""
-    return _encoder.encode(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "type": event_type,
-            "source": f"/halls/{hall_id}/devices/{device_id}",
-            "time": rfc3339(time, tz),
-            "datacontenttype": "application/json",
-            "hallid": hall_id,
-            "deviceid": device_id,
-            "hallseq": seq,
-            "data": data,
-        }
-    )
+    """The envelope as stored in the journal; `data` comes last so `mark_resent` stays cheap.
+
+    `journal` is the journal's identity (`halljournal`): `hallseq` counts within it.
+    """
+    env: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": event_type,
+        "source": f"/halls/{hall_id}/devices/{device_id}",
+        "time": rfc3339(time, tz),
+        "datacontenttype": "application/json",
+        "hallid": hall_id,
+    }
+    if journal is not None:
+        env["halljournal"] = journal
+    env |= {"deviceid": device_id, "hallseq": seq, "data": data}
+    return _encoder.encode(env)
 
 
 def mark_resent(envelope: bytes) -> bytes:

@@ -264,7 +264,7 @@ class Uplink:
             link.publish(
                 f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
             )
-        link.subscribe([(f"halls/{self.hall_id}/commands/+/+", 1)])
+        link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)])
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
         cursor = first if first is not None else backlog_end + 1
@@ -414,13 +414,16 @@ class Uplink:
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
         parts = msg.topic.split("/")
-        if len(parts) != 5 or parts[2] != "commands":
+        if len(parts) < 5 or parts[2] != "commands":
             return
+        # RabbitMQ 3.10's MQTT plugin delivers a '.' of a topic as '/' (`config.get` comes
+        # as `config/get`): the levels after the device are the name's parts.
+        name = ".".join(parts[4:])
         props = getattr(msg, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props is not None else None
         corr = getattr(props, "CorrelationData", None) if props is not None else None
         task: asyncio.Task[None] = asyncio.ensure_future(
-            self.on_command(parts[3], parts[4], bytes(msg.payload), response, corr)
+            self.on_command(parts[3], name, bytes(msg.payload), response, corr)
         )
         task.add_done_callback(_log_failure)
 

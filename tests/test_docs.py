@@ -217,6 +217,7 @@ def test_contract_envelope_examples_are_what_the_code_makes() -> None:
         time=datetime.fromisoformat(doc["time"]),
         tz=ZoneInfo("Asia/Shanghai"),
         data=doc["data"],
+        journal=doc["halljournal"],
     )
     assert msgspec.json.decode(made) == doc
     again = msgspec.json.decode(resent)
@@ -230,6 +231,7 @@ def test_contract_envelope_examples_are_what_the_code_makes() -> None:
         time=datetime.fromisoformat(again["time"]),
         tz=ZoneInfo("Asia/Shanghai"),
         data=again["data"],
+        journal=again["halljournal"],
     )
     assert envelope.mark_resent(rebuilt) == resent.strip().encode()
 

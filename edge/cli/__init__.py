@@ -36,6 +36,10 @@ PARTS = {
 }
 
 
+# The core commands, which need none of the parts.
+CORE = {"run", "config", "journal", "outbox", "deadletters", "status"}
+
+
 def build_app(parts: list[str] | None = None) -> typer.Typer:
     """The CLI with the named parts mounted (all of them when `parts` is None)."""
     root = typer.Typer(
@@ -75,7 +79,7 @@ def _parts(argv: Sequence[str]) -> list[str] | None:
     first = words[0] if words else None
     if first in PARTS:
         return [first]
-    if first is not None and first in {"run", "config", "outbox", "deadletters", "status"}:
+    if first is not None and first in CORE:
         return []
     return None  # help and mistakes: show everything
 

@@ -17,7 +17,7 @@ import typer
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
 from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.errors import ConfigError, EdgeError
-from edge.store import JournalReader
+from edge.store import JournalReader, connect, journal_identity, migrate, new_identity
 
 
 def _reader(cfg_path: Path) -> JournalReader:
@@ -41,6 +41,34 @@ class LogLevel(StrEnum):
 def register_core(app: typer.Typer) -> None:
     config_app = typer.Typer(help="Check a hub config file.", no_args_is_help=True)
     app.add_typer(config_app, name="config")
+    journal_app = typer.Typer(help="The journal's identity (halljournal).", no_args_is_help=True)
+    app.add_typer(journal_app, name="journal")
+
+    @journal_app.command("identity")
+    def journal_show(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+        """Print the journal's identity, the `halljournal` of the events it journals."""
+        print(_reader(config).identity() or "-")
+
+    @journal_app.command("new-identity")
+    def journal_new(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+        """Give a journal restored from a copy a new identity (run it with the hub stopped).
+
+        The copy goes on from its last hallseq; the cloud tells its events from those the
+        original journal numbered the same way by the new `halljournal`.
+        """
+        cfg = load_config(config)
+        db = cfg.resolve(cfg.store.path)
+        if not db.exists():
+            fail(f"{config}: store.path: the journal {db} does not exist")
+        try:
+            conn = connect(db)
+            migrate(conn)
+            old = journal_identity(conn)
+            new = new_identity(conn)
+            conn.close()
+        except Exception as exc:
+            fail(f"{db}: cannot write the journal: {exc}")
+        print(f"{db}: halljournal {old or '-'} -> {new}")
 
     @app.command()
     def run(

@@ -7,6 +7,8 @@ from edge.store.journal import (
     Journal,
     Written,
     connect,
+    journal_identity,
+    new_identity,
     now_ms,
     poison_letter,
 )
@@ -24,7 +26,9 @@ __all__ = [
     "SpoolStats",
     "Written",
     "connect",
+    "journal_identity",
     "migrate",
+    "new_identity",
     "now_ms",
     "poison_letter",
 ]

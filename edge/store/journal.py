@@ -107,6 +107,7 @@ class Journal:
                 self.conn.execute(f"PRAGMA max_page_count={max(1, int(max_bytes) // page)}")
             row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
             self.last_seq = int(row[0]) if row else 0
+            self.identity = journal_identity(self.conn) or new_identity(self.conn)
             row = self.conn.execute("SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
@@ -194,6 +195,7 @@ class Journal:
                         time=when,
                         tz=self.tz,
                         data=ev.data,
+                        journal=self.identity,
                     )
                 except Exception as exc:
                     dead_events.append(poison_letter(ev, exc))
@@ -522,6 +524,23 @@ def poison_letter(ev: Event, exc: BaseException) -> DeadLetter:
     detail = f"{type(exc).__name__}: {str(exc)[:200]}"
     log.error("journal: event %s of %s is a dead letter: %s", ev.type, ev.device_id, detail)
     return DeadLetter(f"journal/{ev.device_id}", INTERNAL_ERROR, detail, raw, ev.device_id)
+
+
+def journal_identity(conn: sqlite3.Connection) -> str | None:
+    """The journal's identity (`halljournal` in the envelope), None before it has one."""
+    row = conn.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def new_identity(conn: sqlite3.Connection) -> str:
+    """Mint and store a new identity: on creation, and for a journal restored from a copy.
+
+    A copy continues `hallseq` from its last event, so numbers the original used after the
+    copy are used again; under a new identity the cloud counts them apart (contract §3).
+    """
+    identity = EventIds().new()
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('journal_id', ?)", (identity,))
+    return identity
 
 
 def decode_data(env: bytes) -> dict[str, Any]:

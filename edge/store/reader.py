@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from edge.model import JournaledEvent
-from edge.store.journal import connect, now_ms
+from edge.store.journal import connect, journal_identity, now_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,10 @@ class JournalReader:
     def outbox_first(self) -> int | None:
         row = self.conn.execute("SELECT MIN(seq) FROM outbox").fetchone()
         return None if row[0] is None else int(row[0])
+
+    def identity(self) -> str | None:
+        """The journal's identity (`halljournal`); None if no hub has opened it yet."""
+        return journal_identity(self.conn)
 
     def last_seq(self) -> int:
         row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
