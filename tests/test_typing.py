@@ -16,7 +16,7 @@ def test_mypy_covers_the_tests_in_ci_and_by_default() -> None:
     assert "tests" in cfg["tool"]["mypy"]["files"]
     hall = (ROOT / "hall").read_text()
     [line] = re.findall(r'"\$VENV/bin/mypy"[^\n]*', hall)
-    assert line.split()[1:] == ["edge", "bench", "tests"], line
+    assert line.split()[1:] == ["edge", "cloud", "bench", "tests"], line
 
 
 def test_tests_support_passes_mypy_strict() -> None:

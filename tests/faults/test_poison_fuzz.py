@@ -103,7 +103,7 @@ def _publish_fuzz(pub: DevicePublisher, sent: list[Message], run_seed: int) -> i
             i = valid[0]
             valid[0] += 1
             body = {"id": f"good-{i}", "n": i, "level": 4}
-            pub.publish("hall/devices/good-1/events/rating/submitted", body)
+            pub.publish("hall/devices/good-1/events/valid/rating", body)
 
     for m in triggers():
         send(m)
@@ -176,7 +176,7 @@ def test_hostile_messages_never_freeze_crash_or_wedge_the_hub(
         publish_s = time.monotonic() - t0
         total = sum(1 for s in sent if s.family != "unrouted") + n_valid
         cloud.wait_for(
-            lambda: cloud.ns("rating.submitted") >= set(range(n_valid)), 180, "every valid event"
+            lambda: cloud.ns("valid.rating") >= set(range(n_valid)), 180, "every valid event"
         )
         _quiet(tmp_path / "hall.db", 3.0)
         assert hub.proc.poll() is None, "the hub died"
@@ -241,7 +241,7 @@ def test_hostile_messages_never_freeze_crash_or_wedge_the_hub(
     # -- the valid events: once each, hallseq gapless, nothing stuck ---------------------
     report, view = audit(tmp_path / "hall.db", cloud)
     assert_all_delivered(report, view)
-    assert len(cloud.ns("rating.submitted") & set(range(n_valid))) == n_valid
+    assert len(cloud.ns("valid.rating") & set(range(n_valid))) == n_valid
     assert not cloud.undecodable
 
     # -- no traceback, bounded memory ----------------------------------------------------
