@@ -143,6 +143,9 @@ class MqttLink:
         self.client.on_socket_unregister_write = self._on_unregister_write
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
+        self._subacks: dict[int, asyncio.Future[list[int]]] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
         if on_message is not None:
             self.client.on_message = lambda _c, _u, msg: self._deliver(on_message, msg)
         if on_publish is not None:
@@ -355,9 +358,48 @@ class MqttLink:
             raise LinkError(f"{self.options.url}: publish failed: {paho.error_string(info.rc)}")
         return int(info.mid)
 
-    def subscribe(self, topics: list[tuple[str, int]]) -> None:
-        if topics:
-            self.client.subscribe(topics)
+    def subscribe(self, topics: list[tuple[str, int]], grant_within_s: float | None = None) -> None:
+        """Subscribe; with `grant_within_s`, a broker that has not granted every filter by
+        then (no SUBACK, or a refusal) gets its connection dropped, so the caller's retry
+        loop connects again: a subscription that never comes would leave it deaf for good
+        (a RabbitMQ node taking over a client id from a dead node was seen to do that)."""
+        if not topics:
+            return
+        _rc, mid = self.client.subscribe(topics)
+        if grant_within_s is None or mid is None:
+            return  # (no mid: not connected, and the link is closing anyway)
+        fut: asyncio.Future[list[int]] = self._loop.create_future()
+        self._subacks[mid] = fut
+        task = self._loop.create_task(
+            self._await_grant(fut, [t for t, _q in topics], grant_within_s)
+        )
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _await_grant(
+        self, fut: asyncio.Future[list[int]], topics: list[str], within_s: float
+    ) -> None:
+        try:
+            codes: list[int] | None = await asyncio.wait_for(fut, within_s)
+        except TimeoutError:
+            codes = None
+        if self.closed.done():
+            return
+        if codes is None:
+            log.warning(
+                "%s: no SUBACK for %s in %.0f s; reconnecting", self.options.url, topics, within_s
+            )
+            self._lost("subscription not granted")
+            self.abort()
+        elif any(code >= 0x80 for code in codes):
+            log.warning("%s: the broker refused %s; reconnecting", self.options.url, topics)
+            self._lost("subscription refused")
+            self.abort()
+
+    def _on_subscribe(self, _c: paho.Client, _u: Any, mid: int, codes: Any, _p: Any) -> None:
+        fut = self._subacks.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result([int(getattr(c, "value", c)) for c in codes])
 
     def ack(self, mid: int, qos: int) -> None:
         self.client.ack(mid, qos)

@@ -93,6 +93,10 @@ class TokenBucket:
         return max(0.001, (1 - self.tokens) / self.rate)
 
 
+# A command subscription not granted in this time: the connection is made again.
+SUBACK_S = 10.0
+
+
 class Uplink:
     """Owns the connection to the cloud broker; the hub supervises its `run`."""
 
@@ -264,7 +268,7 @@ class Uplink:
             link.publish(
                 f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
             )
-        link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)])
+        link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)], grant_within_s=SUBACK_S)
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
         cursor = first if first is not None else backlog_end + 1
