@@ -186,8 +186,9 @@ def test_expired_client_certificate(
     expired = pki["expired"]
     when = f"{expired.not_after:%Y-%m-%d %H:%M} UTC"
     assert f"client certificate {expired.cert} expired on {when}" in lines[0]
-    # ...and the broker's side of it: the TLS alert it sent.
-    assert "alert certificate expired" in lines[0]
+    # ...and the broker's side of it: the TLS alert it sent (on a loaded machine the
+    # broker may close the socket before its alert is read: an EOF then stands for it).
+    assert "alert certificate expired" in lines[0] or "EOF occurred" in lines[0]
     assert "certificate verify failed" in cloud_broker.log_text()
 
 
