@@ -48,3 +48,14 @@ class CommandError(EdgeError):
         self.code = code
         self.msg = msg
         super().__init__(f"{code} {msg}")
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A device's value as an error message quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def described(exc: BaseException) -> str:
+    """An unexpected exception as a dead letter's detail or a log line: type and message."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from edge.drivers.json_input import decode_json
-from edge.errors import PayloadError
+from edge.errors import PayloadError, shown
 from edge.limits import MAX_ID_CHARS, time_in_range, type_path_problem
 from edge.model import Event, path_to_type
 
@@ -51,7 +51,7 @@ def decode_object(payload: bytes, max_bytes: int) -> dict[str, Any]:
 
 def parse_time(value: object, tz: tzinfo) -> datetime:
     if not isinstance(value, str):
-        raise PayloadError(BAD_FIELD, f"time must be an RFC 3339 string, not {_short(value)}")
+        raise PayloadError(BAD_FIELD, f"time must be an RFC 3339 string, not {shown(value)}")
     try:
         t = datetime.fromisoformat(value)
         # A device clock without an offset is taken as hall time, the only sensible reading.
@@ -75,9 +75,7 @@ def decode_event(
     source_id = data.pop("id", None)
     if source_id is not None:
         if isinstance(source_id, bool) or not isinstance(source_id, str | int):
-            raise PayloadError(
-                BAD_FIELD, f"id must be a string or integer, not {_short(source_id)}"
-            )
+            raise PayloadError(BAD_FIELD, f"id must be a string or integer, not {shown(source_id)}")
         source_id = str(source_id)
         if len(source_id) > MAX_ID_CHARS:
             raise PayloadError(BAD_FIELD, f"id longer than {MAX_ID_CHARS} characters")
@@ -87,15 +85,10 @@ def decode_event(
     return Event(path_to_type(type_path), device_id, data, when, source_id)
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def decode_state(payload: bytes) -> bool:
     """`{"state": "online"}` -> True; anything else that is not "offline" is an error."""
     obj = decode_object(payload, 4096)
     state = obj.get("state")
     if state not in ("online", "offline"):
-        raise PayloadError(BAD_FIELD, f"state must be 'online' or 'offline', not {_short(state)}")
+        raise PayloadError(BAD_FIELD, f"state must be 'online' or 'offline', not {shown(state)}")
     return bool(state == "online")

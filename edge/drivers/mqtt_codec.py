@@ -31,7 +31,7 @@ from edge.drivers.profile_schema import (
     ReplyRule,
     TimeSpec,
 )
-from edge.errors import CommandError, PayloadError
+from edge.errors import CommandError, PayloadError, shown
 from edge.limits import MAX_ID_CHARS, finite, time_in_range
 from edge.model import DONE, NOT_FOUND, Command, Event, Reply
 
@@ -76,7 +76,7 @@ def _as_type(value: Any, kind: str, name: str) -> Any:
                 raise ValueError(value)
             return bool(value)
     except (ValueError, TypeError, OverflowError):
-        raise PayloadError("bad_value", f"{name} is not {kind}: {_short(value)}") from None
+        raise PayloadError("bad_value", f"{name} is not {kind}: {shown(value)}") from None
     return value
 
 
@@ -87,11 +87,6 @@ def _finite(value: Any) -> float:
     if not finite(number):
         raise ValueError(value)
     return number
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def field_value(doc: Any, spec: FieldSpec | str, name: str) -> Any:
@@ -107,7 +102,7 @@ def field_value(doc: Any, spec: FieldSpec | str, name: str) -> Any:
         table = {str(k): v for k, v in spec.map.items()}
         key = str(value)
         if key not in table:
-            raise PayloadError("unknown_value", f"{name}={_short(value)}")
+            raise PayloadError("unknown_value", f"{name}={shown(value)}")
         value = table[key]
     if spec.scale is not None:
         value = _as_type(value, "float", name) * spec.scale
@@ -134,9 +129,9 @@ def parse_time(doc: Any, spec: TimeSpec) -> datetime | None:
             t = t.replace(tzinfo=ZoneInfo(spec.timezone))
     except (ValueError, TypeError, OverflowError, OSError):
         # OSError (EOVERFLOW): an epoch the C library cannot convert, such as -1e20.
-        raise PayloadError("bad_time", f"{spec.path}={_short(raw)}") from None
+        raise PayloadError("bad_time", f"{spec.path}={shown(raw)}") from None
     if not time_in_range(t):
-        raise PayloadError("bad_time", f"{spec.path}={_short(raw)}: out of range (1970-2199)")
+        raise PayloadError("bad_time", f"{spec.path}={shown(raw)}: out of range (1970-2199)")
     return t
 
 

@@ -13,7 +13,7 @@ import paho.mqtt.client as paho
 
 from edge.config import HubConfig
 from edge.drivers import convention
-from edge.errors import LinkError, PayloadError
+from edge.errors import LinkError, PayloadError, described
 from edge.hub.pipeline import Ack, JournalPipeline
 from edge.mqttio import LinkOptions, MqttLink, Will
 from edge.store import INTERNAL_ERROR, DeadLetter
@@ -170,7 +170,7 @@ class HallLink:
         except Exception as exc:
             # A bug in one stage must cost one message, never the link: left to paho, the
             # exception would make it read the same packet again, forever.
-            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            detail = described(exc)
             log.error("hall broker: message on %.120s failed: %s", topic, detail)
             self._dead(topic, payload, INTERNAL_ERROR, detail, None, ack)
 

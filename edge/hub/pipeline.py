@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.errors import SpoolFullError
+from edge.errors import SpoolFullError, described
 from edge.hub.gate import JournalGate
 from edge.hub.lanes import Lanes
 from edge.model import Event, JournaledEvent
@@ -108,7 +108,7 @@ class JournalPipeline:
                     # alone: what fails a second time is a dead letter, and the rest is
                     # journaled. A journal that cannot take even a dead letter is broken,
                     # and that one is fatal.
-                    log.error("journal: batch of %d failed (%s); isolating", n, _what(exc))
+                    log.error("journal: batch of %d failed (%s); isolating", n, described(exc))
                     result = await self._isolate(events, dead)
             except SpoolFullError as exc:
                 # Nothing of the batch is committed, so nothing is acknowledged: the brokers
@@ -170,7 +170,10 @@ class JournalPipeline:
                     raise  # even a dead letter cannot be written: the journal is broken
                 ev = evs[0]
                 log.error(
-                    "journal: event %s of %s failed twice: %s", ev.type, ev.device_id, _what(exc)
+                    "journal: event %s of %s failed twice: %s",
+                    ev.type,
+                    ev.device_id,
+                    described(exc),
                 )
                 one = await self._journal([], [poison_letter(ev, exc)])
             total.written += one.written
@@ -184,7 +187,3 @@ class JournalPipeline:
         """Wait until everything submitted so far is journaled."""
         while self._items:
             await self.idle.wait()
-
-
-def _what(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from edge import envelope
-from edge.errors import SpoolFullError, StoreError
+from edge.errors import SpoolFullError, StoreError, described
 from edge.model import Event, EventIds, JournaledEvent, is_status_like
 from edge.store.schema import migrate
 
@@ -521,7 +521,7 @@ def poison_letter(ev: Event, exc: BaseException) -> DeadLetter:
         raw = msgspec.json.encode({"type": ev.type, "data": ev.data})
     except Exception:
         raw = repr(ev)[:4096].encode("utf-8", "replace")
-    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    detail = described(exc)
     log.error("journal: event %s of %s is a dead letter: %s", ev.type, ev.device_id, detail)
     return DeadLetter(f"journal/{ev.device_id}", INTERNAL_ERROR, detail, raw, ev.device_id)
 
