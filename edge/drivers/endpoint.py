@@ -28,7 +28,7 @@ from edge.drivers.converters import (
     bind_frame_converter,
 )
 from edge.drivers.framing import Frame
-from edge.drivers.link import HubPort
+from edge.drivers.port import HubPort
 from edge.drivers.profile_schema import CommandSpec, FrameMatch, FrameRule, Profile
 from edge.errors import CommandError, LinkError, PayloadError
 from edge.model import (

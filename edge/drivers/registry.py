@@ -18,8 +18,8 @@ from edge.drivers.connect import serial_connector
 from edge.drivers.device_settings import device_settings, line_settings
 from edge.drivers.endpoint import Clock, Endpoint
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver, HubPort
 from edge.drivers.mqtt_codec import MqttCodec
+from edge.drivers.port import Driver, HubPort
 from edge.drivers.printer import PrinterEndpoint
 from edge.drivers.profile_schema import MqttLink, Profile
 from edge.drivers.profiles import ProfileSet

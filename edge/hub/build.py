@@ -1,16 +1,38 @@
-"""Building a hub from its config: the core plus every part wired onto it."""
+"""The composition root: the hub's stages built in the order an event meets them, then
+the parts, then the few connections that close the loops. Read this top to bottom to see
+the pipeline; docs/architecture.md draws it."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from edge.config import HubConfig
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import build_codec, build_driver
+from edge.hub.alerts import Alerts
 from edge.hub.announce_check import check_one_announcer
 from edge.hub.app import Hub
-from edge.hub.devices_part import attach_devices
-from edge.hub.rules_part import attach_rules
-from edge.hub.services_part import attach_faces, attach_feedback, attach_kpi, attach_queue
+from edge.hub.commands import CommandRouter
+from edge.hub.config_command import config_get
+from edge.hub.devices import DeviceTable
+from edge.hub.fanout import Fanout
+from edge.hub.gate import JournalGate
+from edge.hub.hall_link import HallLink
+from edge.hub.intake import Intake
+from edge.hub.mqtt_intake import CONVENTION_FILTERS, MqttIntake
+from edge.hub.part import Core, Part
+from edge.hub.parts.devices import attach_devices
+from edge.hub.parts.faces import attach_faces
+from edge.hub.parts.feedback import attach_feedback
+from edge.hub.parts.kpi import attach_kpi
+from edge.hub.parts.queue import attach_queue
+from edge.hub.parts.rules import attach_rules, rules_stage
+from edge.hub.pipeline import JournalPipeline
+from edge.hub.side_writes import CommandLog, DeviceLog
+from edge.hub.startup import check_disk_budget, finish_interrupted_commands
 from edge.rules.hubconfig import ruleset_for
+from edge.store import JournalReader, open_journal
+from edge.uplink import Uplink
 
 
 def _profiles(cfg: HubConfig) -> ProfileSet:
@@ -19,16 +41,100 @@ def _profiles(cfg: HubConfig) -> ProfileSet:
 
 async def build_hub(cfg: HubConfig) -> Hub:
     """A hub with every configured part attached, its state rebuilt from the journal."""
+    tz = ZoneInfo(cfg.hall.timezone)
     profiles = _profiles(cfg)
-    hub = Hub(cfg)
-    attach_devices(hub, profiles)
-    if cfg.rules.enabled:
-        attach_rules(hub)
-    attach_queue(hub)
-    attach_kpi(hub)
-    attach_feedback(hub)
-    attach_faces(hub, profiles)
-    return hub
+
+    # The journal, and the one door to its writing connection.
+    gate = JournalGate()
+    journal = open_journal(cfg)
+    check_disk_budget(cfg, journal)
+    finish_interrupted_commands(journal)
+    reader = JournalReader(journal.path)
+
+    # Stamp → rules → write: the rules decide between the numbering and the transaction.
+    rules = rules_stage(cfg, reader) if cfg.rules.enabled else None
+    pipeline = JournalPipeline(
+        journal, gate, cfg.store.batch_max_rows, rules, linger_s=cfg.store.batch_linger_ms / 1000
+    )
+    alerts = Alerts(pipeline)
+
+    # The devices' side: the hall broker, the table of devices, the one way in.
+    hall = HallLink(cfg)
+    devices = DeviceTable(cfg.devices, hall.publish)
+    device_log = DeviceLog(journal, gate)
+    intake = Intake(pipeline, devices, device_log)
+
+    # The cloud's side: the outbox drained by the uplink, commands back through the router.
+    uplink = Uplink(
+        cfg.cloud,
+        cfg.hall.id,
+        cfg.cloud.client_id or f"hall-edge-{cfg.hall.id}",
+        journal,
+        gate,
+        reader,
+        device_states=devices.states,
+        resolve=lambda p: str(cfg.resolve(p)),
+        on_parked=alerts.parked,
+    )
+    router = CommandRouter(
+        devices,
+        CommandLog(journal, gate),
+        uplink.publish_reply,
+        cfg.commands.timeout_s,
+        cfg.commands.offline_wait_s,
+        on_internal_failure=rules.action_failed if rules is not None else _ignore,
+    )
+    fanout = Fanout(pipeline, router, uplink, hall, alerts)
+
+    core = Core(cfg, tz, reader, pipeline, intake, devices, hall, uplink, fanout)
+    parts = [
+        attach_devices(core, profiles),
+        attach_rules(core, rules) if rules is not None else Part(),
+        attach_queue(core),
+        attach_kpi(core),
+        attach_feedback(core),
+        attach_faces(core, profiles),
+    ]
+    mqtt = MqttIntake(
+        intake,
+        devices,
+        tz,
+        cfg.hall_broker.max_message_bytes,
+        [h for p in parts for h in p.topic_handlers],
+    )
+
+    # The loops: after a commit, the fan-out; the hall link reads into the MQTT intake
+    # and pauses while the pipeline is full; the cloud's commands reach the router.
+    pipeline.on_written.append(fanout.written)
+    pipeline.on_low_water.append(hall.resume)
+    hall.route_to(
+        mqtt.receive,
+        [*CONVENTION_FILTERS, *(t for p in parts for t in p.subscriptions)],
+        pipeline.is_full,
+    )
+    uplink.route_commands(router.from_cloud)
+    devices.on_state_change += [uplink.publish_device_state, device_log.state_changed]
+    router.register("config.get", config_get(cfg))
+    for part in parts:
+        fanout.services += part.services
+        for name, handler in part.commands.items():
+            router.register(name, handler)
+        for device_id, transport in part.transports.items():
+            devices.entries[device_id].transport = transport
+    return Hub(
+        core,
+        gate=gate,
+        journal=journal,
+        router=router,
+        alerts=alerts,
+        mqtt=mqtt,
+        tasks=[t for p in parts for t in p.tasks],
+        on_stop=[h for p in parts for h in p.on_stop],
+    )
+
+
+def _ignore(*_args: object) -> None:
+    return None
 
 
 def check_config(cfg: HubConfig) -> list[str]:
