@@ -8,7 +8,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -208,7 +207,7 @@ class Hub:
         store = self.cfg.store
         while True:
             await asyncio.sleep(1.0)
-            self.fanout.tick(datetime.now(UTC))
+            self.fanout.tick(self.core.clock())
             self.alerts.report_drops()
             mono = time.monotonic()
             if mono - last_expiry >= 60:

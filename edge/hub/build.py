@@ -4,8 +4,10 @@ the pipeline; docs/architecture.md draws it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from edge.clock import Clock, utcnow
 from edge.config import HubConfig
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import build_codec, build_driver
@@ -28,10 +30,11 @@ from edge.hub.parts.kpi import attach_kpi
 from edge.hub.parts.queue import attach_queue
 from edge.hub.parts.rules import attach_rules, rules_stage
 from edge.hub.pipeline import JournalPipeline
+from edge.hub.rules_stage import RulesStage
 from edge.hub.side_writes import CommandLog, DeviceLog
 from edge.hub.startup import check_disk_budget, finish_interrupted_commands
 from edge.rules.hubconfig import ruleset_for
-from edge.store import JournalReader, open_journal
+from edge.store import Journal, JournalReader, open_journal
 from edge.uplink import Uplink
 
 
@@ -39,28 +42,79 @@ def _profiles(cfg: HubConfig) -> ProfileSet:
     return load_profiles(cfg.resolve(cfg.profiles_dir) if cfg.profiles_dir else None)
 
 
-async def build_hub(cfg: HubConfig) -> Hub:
-    """A hub with every configured part attached, its state rebuilt from the journal."""
-    tz = ZoneInfo(cfg.hall.timezone)
-    profiles = _profiles(cfg)
+@dataclass(frozen=True, slots=True)
+class _Stages:
+    """The core's stages and the pieces only the root and the runtime hold."""
 
+    core: Core
+    gate: JournalGate
+    journal: Journal
+    rules: RulesStage | None
+    router: CommandRouter
+    alerts: Alerts
+    device_log: DeviceLog
+
+
+async def build_hub(cfg: HubConfig, clock: Clock = utcnow) -> Hub:
+    """A hub with every configured part attached, its state rebuilt from the journal.
+
+    `clock` is the hall's time for every stage that stamps one (the demo's runs faster).
+    """
+    profiles = _profiles(cfg)
+    st = _stages(cfg, clock)
+    core = st.core
+    parts = [
+        attach_devices(core, profiles),
+        attach_rules(core, st.rules) if st.rules is not None else Part(),
+        attach_queue(core),
+        attach_kpi(core),
+        attach_feedback(core),
+        attach_faces(core, profiles),
+    ]
+    mqtt = MqttIntake(
+        core.intake,
+        core.devices,
+        core.tz,
+        cfg.hall_broker.max_message_bytes,
+        [h for p in parts for h in p.topic_handlers],
+    )
+    _close_the_loops(st, mqtt, [t for p in parts for t in p.subscriptions])
+    for part in parts:
+        core.fanout.services.extend(part.services)
+        for name, handler in part.commands.items():
+            st.router.register(name, handler)
+        for device_id, transport in part.transports.items():
+            core.devices.entries[device_id].transport = transport
+    return Hub(
+        core,
+        gate=st.gate,
+        journal=st.journal,
+        router=st.router,
+        alerts=st.alerts,
+        mqtt=mqtt,
+        tasks=[t for p in parts for t in p.tasks],
+        on_stop=[h for p in parts for h in p.on_stop],
+    )
+
+
+def _stages(cfg: HubConfig, clock: Clock) -> _Stages:
+    """The stages, in the order an event meets them."""
     # The journal, and the one door to its writing connection.
     gate = JournalGate()
-    journal = open_journal(cfg)
+    journal = open_journal(cfg, clock)
     check_disk_budget(cfg, journal)
     finish_interrupted_commands(journal)
     reader = JournalReader(journal.path)
 
     # Stamp → rules → write: the rules decide between the numbering and the transaction.
     rules = rules_stage(cfg, reader) if cfg.rules.enabled else None
-    pipeline = JournalPipeline(
-        journal, gate, cfg.store.batch_max_rows, rules, linger_s=cfg.store.batch_linger_ms / 1000
-    )
+    linger_s = cfg.store.batch_linger_ms / 1000
+    pipeline = JournalPipeline(journal, gate, cfg.store.batch_max_rows, rules, linger_s)
     alerts = Alerts(pipeline)
 
     # The devices' side: the hall broker, the table of devices, the one way in.
     hall = HallLink(cfg)
-    devices = DeviceTable(cfg.devices, hall.publish)
+    devices = DeviceTable(cfg.devices, hall.publish, clock)
     device_log = DeviceLog(journal, gate)
     intake = Intake(pipeline, devices, device_log)
 
@@ -85,52 +139,22 @@ async def build_hub(cfg: HubConfig) -> Hub:
         on_internal_failure=rules.action_failed if rules is not None else _ignore,
     )
     fanout = Fanout(pipeline, router, uplink, hall, alerts)
+    tz = ZoneInfo(cfg.hall.timezone)
+    core = Core(cfg, tz, clock, reader, pipeline, intake, devices, hall, uplink, fanout)
+    return _Stages(core, gate, journal, rules, router, alerts, device_log)
 
-    core = Core(cfg, tz, reader, pipeline, intake, devices, hall, uplink, fanout)
-    parts = [
-        attach_devices(core, profiles),
-        attach_rules(core, rules) if rules is not None else Part(),
-        attach_queue(core),
-        attach_kpi(core),
-        attach_feedback(core),
-        attach_faces(core, profiles),
-    ]
-    mqtt = MqttIntake(
-        intake,
-        devices,
-        tz,
-        cfg.hall_broker.max_message_bytes,
-        [h for p in parts for h in p.topic_handlers],
-    )
 
-    # The loops: after a commit, the fan-out; the hall link reads into the MQTT intake
-    # and pauses while the pipeline is full; the cloud's commands reach the router.
-    pipeline.on_written.append(fanout.written)
-    pipeline.on_low_water.append(hall.resume)
-    hall.route_to(
-        mqtt.receive,
-        [*CONVENTION_FILTERS, *(t for p in parts for t in p.subscriptions)],
-        pipeline.is_full,
-    )
-    uplink.route_commands(router.from_cloud)
-    devices.on_state_change += [uplink.publish_device_state, device_log.state_changed]
-    router.register("config.get", config_get(cfg))
-    for part in parts:
-        fanout.services += part.services
-        for name, handler in part.commands.items():
-            router.register(name, handler)
-        for device_id, transport in part.transports.items():
-            devices.entries[device_id].transport = transport
-    return Hub(
-        core,
-        gate=gate,
-        journal=journal,
-        router=router,
-        alerts=alerts,
-        mqtt=mqtt,
-        tasks=[t for p in parts for t in p.tasks],
-        on_stop=[h for p in parts for h in p.on_stop],
-    )
+def _close_the_loops(st: _Stages, mqtt: MqttIntake, subscriptions: list[str]) -> None:
+    """The connections against the flow: after a commit, the fan-out; the hall link reads
+    into the MQTT intake and pauses while the pipeline is full; the cloud's commands reach
+    the router; availability changes reach the cloud and the journal."""
+    core = st.core
+    core.pipeline.on_written.append(core.fanout.written)
+    core.pipeline.on_low_water.append(core.hall.resume)
+    core.hall.route_to(mqtt.receive, [*CONVENTION_FILTERS, *subscriptions], core.pipeline.is_full)
+    core.uplink.route_commands(st.router.from_cloud)
+    core.devices.on_state_change += [core.uplink.publish_device_state, st.device_log.state_changed]
+    st.router.register("config.get", config_get(core.cfg))
 
 
 def _ignore(*_args: object) -> None:

@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import msgspec
 
+from edge.clock import Clock, utcnow
 from edge.config import DeviceSection
 from edge.drivers.args import check_args
 from edge.drivers.profile_schema import CommandSpec
@@ -52,7 +53,9 @@ class DeviceTable:
         self,
         devices: list[DeviceSection],
         publish_hall: Callable[[str, bytes, int, bool], bool],
+        clock: Clock = utcnow,
     ) -> None:
+        self.clock = clock
         self.entries = {d.id: DeviceEntry(d) for d in devices}
         self.publish_hall = publish_hall
         # Told of every availability change: the uplink's retained state, the journal.
@@ -74,7 +77,7 @@ class DeviceTable:
         if e is None or e.online == online:
             return False
         e.online = online
-        e.since = datetime.now(UTC)
+        e.since = self.clock()
         state = self.state_of(device_id)
         for listener in self.on_state_change:
             listener(device_id, state)

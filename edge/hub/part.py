@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.clock import Clock
 from edge.config import HubConfig
 from edge.hub.devices import CommandTransport, DeviceTable
 from edge.hub.fanout import Fanout
@@ -34,6 +35,7 @@ class Core:
 
     cfg: HubConfig
     tz: ZoneInfo
+    clock: Clock  # the hall's time (edge/clock.py)
     reader: JournalReader
     pipeline: JournalPipeline
     intake: Intake

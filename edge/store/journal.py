@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from edge import envelope
+from edge.clock import Clock, utcnow
 from edge.errors import SpoolFullError, StoreError, described
 from edge.model import Event, EventIds, JournaledEvent, is_status_like
 from edge.store.connection import Committer, connect, transaction, transaction_committed_by
@@ -113,8 +114,10 @@ class Journal:
         synchronous: str = "full",
         spool_max_bytes: int = 1 << 30,
         max_bytes: int | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.path = Path(path)
+        self.clock = clock  # stamps `received` (and the time of an event without one)
         self.hall_id = hall_id
         self.tz = tz
         try:
@@ -150,7 +153,7 @@ class Journal:
         in the batch) is counted and left out, and an event no envelope takes becomes a
         dead letter: one bad event never fails the batch, which would stop the journal for
         every other event of the hall."""
-        received = now_ms()
+        received = int(self.clock().timestamp() * 1000)
         batch = StampedBatch(received_ms=received)
         seen = self._known_sources(events)
         seq = self.last_seq

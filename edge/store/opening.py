@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from edge.clock import Clock, utcnow
 from edge.config import HubConfig
 from edge.errors import StoreError
 from edge.store.connection import connect
@@ -19,7 +20,7 @@ def journal_path(cfg: HubConfig) -> Path:
     return cfg.resolve(cfg.store.path)
 
 
-def open_journal(cfg: HubConfig) -> Journal:
+def open_journal(cfg: HubConfig, clock: Clock = utcnow) -> Journal:
     """The hub's writer, with the config's store settings; made if it does not exist."""
     return Journal(
         journal_path(cfg),
@@ -28,6 +29,7 @@ def open_journal(cfg: HubConfig) -> Journal:
         synchronous=cfg.store.synchronous,
         spool_max_bytes=cfg.store.spool_max_bytes,
         max_bytes=cfg.store.disk_max_bytes,
+        clock=clock,
     )
 
 

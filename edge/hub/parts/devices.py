@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from edge.drivers.endpoint import Endpoint, Journaled
 from edge.drivers.mqtt_codec import MqttCodec
@@ -94,7 +94,7 @@ def _recall_journaled(core: Core, endpoint: Endpoint) -> None:
     window = endpoint.dedupe_window_s
     if window <= 0:
         return
-    since = datetime.now(UTC) - timedelta(seconds=window)
+    since = core.clock() - timedelta(seconds=window)
     endpoint.recall_journaled(
         [
             Journaled(t, d, at)
@@ -121,7 +121,7 @@ def attach_devices(core: Core, profiles: ProfileSet) -> Part:
             part.topic_handlers.append(_codec_handler(core, dev.id, codec))
             expects = bool(profile.replies)
             part.transports[dev.id] = CodecTransport(core.hall, core.devices, codec, expects)
-    env = DriverEnv()
+    env = DriverEnv(clock=core.clock)
     drivers = build_drivers(cfg.devices, profiles, core.intake, env=env, file=file)
     for device_id, driver in drivers.items():
         part.transports[device_id] = driver

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from edge.clock import Clock
 from edge.drivers.profiles import ProfileSet
 from edge.errors import CommandError
 from edge.hub.part import Core, Part
@@ -44,13 +44,13 @@ def attach_faces(core: Core, profiles: ProfileSet) -> Part:
         camera = cmd.args.get("camera")
         if not isinstance(camera, str) or camera not in core.devices.entries:
             raise CommandError(BAD_ARGS, "args.camera must name a configured face camera")
-        return await faces.enroll_from_camera(camera, cmd.args, datetime.now(UTC))
+        return await faces.enroll_from_camera(camera, cmd.args, core.clock())
 
     async def face_erase(cmd: Command) -> Mapping[str, Any]:
         ref = cmd.args.get("customer_ref")
         if not isinstance(ref, str):
             raise CommandError(BAD_ARGS, "args.customer_ref is required")
-        return faces.erase(ref, datetime.now(UTC))
+        return faces.erase(ref, core.clock())
 
     async def close() -> None:
         faces.close()
@@ -73,7 +73,7 @@ def _cameras(core: Core, profiles: ProfileSet, faces: Any) -> Part:
         spec = profile.face_camera
         if spec is None:
             continue
-        part.transports[dev.id] = _CameraCommands(faces, dev.id)
+        part.transports[dev.id] = _CameraCommands(faces, dev.id, core.clock)
         snap = spec.snapshot
         if snap.source == "mqtt" and snap.topic:
             cameras[snap.topic.replace("{device_id}", dev.id)] = dev.id
@@ -90,7 +90,7 @@ def _cameras(core: Core, profiles: ProfileSet, faces: Any) -> Part:
         camera = cameras.get(topic)
         if camera is None:
             return False
-        faces.submit_frame(camera, payload, datetime.now(UTC))  # newest wins; never stored
+        faces.submit_frame(camera, payload, core.clock())  # newest wins; never stored
         ack()
         return True
 
@@ -107,11 +107,11 @@ def profile_defaults(profile: Any) -> dict[str, Any]:
 class _CameraCommands:
     """`face.enroll` / `face.erase` addressed to a camera device."""
 
-    def __init__(self, faces: Any, camera: str) -> None:
-        self.faces, self.camera = faces, camera
+    def __init__(self, faces: Any, camera: str, clock: Clock) -> None:
+        self.faces, self.camera, self.clock = faces, camera, clock
 
     async def execute(self, cmd: Command) -> Reply:
-        now = datetime.now(UTC)
+        now = self.clock()
         try:
             if cmd.name == "face.enroll":
                 data = await self.faces.enroll_from_camera(self.camera, cmd.args, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -49,7 +49,7 @@ def attach_queue(core: Core) -> Part:
     qm = QueueManager(cfg.queue, core.tz)
     if not qm.active:
         return Part()
-    now = datetime.now(UTC)
+    now = core.clock()
     start = qm.day_start(now)
     # State is rebuilt from today's journal; inputs answered by nothing yet are decided now.
     core.fanout.carry_out(qm.rebuild(core.reader.events(start, now + timedelta(days=1))))
