@@ -80,7 +80,7 @@ MIX: list[tuple[str, int]] = [
 
 
 def make_data(rnd: random.Random, etype: str) -> dict[str, Any]:
-    """Event data as the catalogue of DESIGN.md describes it."""
+    """Event data as the catalogue of docs/contract.md §4 describes it."""
     counter = rnd.randint(1, 8)
     ticket = f"{rnd.choice('ABC')}{rnd.randint(1, 300):03d}"
     service = rnd.choice(SERVICES)
@@ -425,13 +425,13 @@ def main() -> None:
         us = rows[key]["us_per_event"]
         share[key] = round(us / (us + pipe_us) * 100, 1)
         print(f"share of (proxy pipeline + rules) spent in {key}: {share[key]:.1f} %")
-    # DESIGN.md measured the cloud uplink at ≈12.7k QoS 1 msg/s (≈79 µs/event) on these
-    # machines; with it the rules' share is smaller still.
+    # The cloud uplink was measured at ≈12.7k QoS 1 msg/s (≈79 µs/event) on these machines
+    # (docs/architecture.md, paho-mqtt); with it the rules' share is smaller still.
     uplink_us = 1e6 / 12_700
     for key in (DEFAULT, HUNDRED):
         us = rows[key]["us_per_event"]
         print(
-            f"  … including the uplink's ≈{uplink_us:.0f} µs/event (DESIGN.md): "
+            f"  … including the uplink's ≈{uplink_us:.0f} µs/event (docs/architecture.md): "
             f"{us / (us + pipe_us + uplink_us) * 100:.1f} %"
         )
     print(

@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 envelope of the external contract (DESIGN.md, "Envelope")."""
+"""The CloudEvents 1.0 envelope of the external contract (docs/contract.md §3)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ class LinkError(EdgeError):
 
 
 class CommandError(EdgeError):
-    """A command could not be carried out; `code` is the reply code of DESIGN.md."""
+    """A command could not be carried out; `code` is its reply code (docs/contract.md §6)."""
 
     def __init__(self, code: int, msg: str) -> None:
         self.code = code

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 HUB_DEVICE = "hub"
 
-# Reply codes of the external contract (DESIGN.md, "Reply codes").
+# Reply codes of the external contract (docs/contract.md §6).
 DONE = 200
 ACCEPTED = 202
 BAD_ARGS = 400
@@ -29,7 +29,7 @@ _STATUS_TYPES = frozenset(
 
 
 def is_status_like(event_type: str) -> bool:
-    """True for events a full spool may drop (DESIGN.md: status-like first, never business)."""
+    """True for events a full spool may drop (docs/contract.md §7: never business events)."""
     return event_type in _STATUS_TYPES or event_type.endswith(".status")
 
 

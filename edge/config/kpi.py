@@ -9,7 +9,8 @@ import msgspec
 
 from edge.config.hub import Section
 
-# Service codes of DESIGN.md's catalogue. Fee payment has the 5-minute norm of the
+# Service codes of the shipped ticket machine (docs/devices.md §6; norms: docs/kpi.md,
+# "Figures"). Fee payment has the 5-minute norm of the
 # utility's service commitments; business applications have 20 minutes.
 DEFAULT_NORMS_MIN: dict[str, float] = {
     "payment": 5.0,

@@ -84,7 +84,7 @@ class PrinterStatus:
 
 
 def decode_status(replies: Mapping[int, int]) -> PrinterStatus:
-    """The four DLE EOT answers (n -> status byte) read per DESIGN.md's bit table."""
+    """The four DLE EOT answers (n -> status byte) read per docs/devices.md §6's bits."""
     n1, n2, n3, n4 = (replies[n] for n in (1, 2, 3, 4))
     if n4 & 0x60 or n2 & 0x20:
         paper: Paper = "end"

@@ -1,6 +1,6 @@
 """The enrolment vault: its own SQLite file, apart from the journal and any customer record.
 
-What it holds (DESIGN.md, privacy of faces):
+What it holds (docs/architecture.md, "Privacy of faces"):
 - `enrolments`: pseudonymous reference, consent id, purpose, expiry, minor/guardian, vip;
 - `encodings`: one AES-256-GCM sealed face encoding per reference, the reference bound in
   as associated data so a sealed value moved to another row fails to open;

@@ -1,6 +1,6 @@
 """Commands: from the cloud (and from the hub's own services) to devices, replies back.
 
-Reply codes (DESIGN.md): 200 done, 202 accepted and queued for an offline device, 400 bad
+Reply codes (docs/contract.md §6): 200 done, 202 accepted and queued for an offline device, 400 bad
 arguments, 404 unknown device or command, 408 no answer in time, 500 device error, 503
 device offline past the deadline. A repeated cmd_id is not executed twice: its first
 reply is sent again (the command log is in the journal database, so this holds across

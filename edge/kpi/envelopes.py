@@ -1,7 +1,7 @@
 """Events from a file of envelopes (JSON lines), for reports outside the hub.
 
-A file of CloudEvents envelopes as the hub publishes them (one per line, DESIGN.md
-"Envelope") can be reported on like the journal: an export, or what the cloud received.
+A file of CloudEvents envelopes as the hub publishes them (one per line, docs/contract.md
+§3) can be reported on like the journal: an export, or what the cloud received.
 """
 
 from __future__ import annotations

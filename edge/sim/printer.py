@@ -1,6 +1,6 @@
 """An ESC/POS invoice printer: answers DLE EOT 1-4, prints (counts) invoices, runs out of paper.
 
-Status bytes follow DESIGN.md's table (each with the fixed bits 0x12 of the ESC/POS spec):
+Status bytes follow docs/devices.md §6 (each with the fixed bits 0x12 of the ESC/POS spec):
 n=1 bit3 offline; n=2 bit2 cover open, bit5 paper-end stop, bit6 error; n=3 bit3 cutter
 error, bit5 unrecoverable; n=4 0x0C paper near end, 0x60 paper end.
 """

@@ -1,4 +1,4 @@
-"""The ESC/POS invoice printer: DLE EOT status read per DESIGN.md, journaled only on change."""
+"""The ESC/POS invoice printer: DLE EOT status read per docs/devices.md §6, journaled on change."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 No outage, no reconnect: the cloud broker is reachable all along, only slow (a proxy
 limits the bytes towards it). Nothing may be lost; since there was no outage no event is
-marked `resent` (DESIGN.md: "resent appears only on events delivered from the backlog after
-an outage") and none is sent twice.
+marked `resent` (docs/contract.md §7: "`resent` marks events delivered from the backlog, and
+only those") and none is sent twice.
 
 Found by bench/pipeline.py: past `Uplink.LIVE_LIMIT` (20,000) events waiting in memory the
 uplink falls back to the outbox on disk. Up to 34830f2 it then sent them as backlog:

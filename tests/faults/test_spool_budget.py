@@ -1,9 +1,9 @@
 """Fault: the spool's disk budget is reached while the cloud is away.
 
 Two small disks, no root tricks: the byte budget `store.spool_max_bytes`, and SQLite's page
-limit (`[store] disk_max_bytes`, a journal file that cannot grow: SQLITE_FULL). DESIGN.md's
-policy must hold in both: the oldest status-like events are dropped first, business events
-never; every drop is counted and raises an alert.
+limit (`[store] disk_max_bytes`, a journal file that cannot grow: SQLITE_FULL). The policy of
+docs/contract.md §7 must hold in both: the oldest status-like events are dropped first,
+business events never; every drop is counted and raises an alert.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ display and voice -> rating pad -> the events the cloud receives.
 The hub's own parts (drivers, uplink) are other packages; here a small router stands in
 for them: device events become journaled input events, commands are delivered to the
 simulated device they name, and every journaled event is wrapped in the CloudEvents
-envelope of DESIGN.md and handed to a cloud inbox.
+envelope of docs/contract.md §3 and handed to a cloud inbox.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ A byte that breaks them is "bad_status_bits" (consecutive ones coalesced into on
 ``Frame.payload`` is the status byte itself; which request it answers is the driver's
 business, since the byte does not say. Automatic status back (ASB, 4-byte replies) must be
 off on the printer. The meaning of the other bits per ``n`` is for the converters
-(DESIGN.md: n=1 offline bit 3; n=2 cover open bit 2, paper-end stop bit 5, error bit 6; ...).
+(docs/devices.md §6: n=1 offline bit 3; n=2 cover open bit 2, paper-end stop bit 5, error
+bit 6; ...).
 """
 
 from __future__ import annotations
