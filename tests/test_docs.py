@@ -1,5 +1,6 @@
 """The docs cannot drift from the code: README, docs/contract.md, docs/configuration.md,
-docs/operations.md and systemd/ are checked against what the code and profiles really do."""
+docs/operations.md and systemd/ are checked against what the code and profiles really do,
+and every reference the repository makes is to a document inside it."""
 
 from __future__ import annotations
 
@@ -44,7 +45,13 @@ from tests.support.broker import free_port
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
-MY_DOCS = [README, DOCS / "contract.md", DOCS / "configuration.md", DOCS / "operations.md"]
+MY_DOCS = [
+    README,
+    DOCS / "architecture.md",
+    DOCS / "contract.md",
+    DOCS / "configuration.md",
+    DOCS / "operations.md",
+]
 # A profile's name as the docs write it: `counter-caller-485`, `guide-robot-mqtt`...
 PROFILE_NAME = r"`([a-z0-9]+(?:-[a-z0-9]+)*-(?:485|mqtt|serial|escpos|modbus|snapshot))`"
 BASE: dict[str, object] = {
@@ -311,6 +318,40 @@ def test_links_between_docs_resolve() -> None:
             if anchor:
                 anchors = {slug(h) for h in re.findall(r"^#+ (.*)$", text(path), re.M)}
                 assert anchor in anchors, f"{doc.name}: {target}#{anchor}"
+
+
+# The client's design reference, which is not in the repository: its content that the
+# project relies on is in docs/architecture.md and docs/contract.md, and nothing cites it.
+OUTSIDE_REFERENCE = "DESIGN" + ".md"
+# What a checkout holds besides the repository's own files (when git cannot list them).
+NOT_OURS = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+
+
+def repository_files() -> list[Path]:
+    """The repository's files: tracked and new ones git does not ignore (else a walk)."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-files", "-z", "-co", "--exclude-standard"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        found: list[Path] = []
+        for folder, dirs, names in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if d not in NOT_OURS and not d.endswith(".egg-info")]
+            found += [Path(folder, name) for name in names]
+        return found
+    return [ROOT / name for name in listed.decode().split("\0") if name]
+
+
+def test_no_file_cites_the_design_reference_outside_the_repository() -> None:
+    files = [p for p in repository_files() if p.is_file()]  # a deleted tracked file is gone
+    assert DOCS / "architecture.md" in files and Path(__file__).resolve() in files
+    citing = [
+        str(p.relative_to(ROOT)) for p in files if OUTSIDE_REFERENCE.encode() in p.read_bytes()
+    ]
+    assert not citing, f"cite docs/architecture.md or docs/contract.md instead: {citing}"
 
 
 # -- systemd and the hall broker ------------------------------------------------------------
