@@ -360,28 +360,37 @@ async def _track_gaps(conn: Any, new: list[Any], now: datetime) -> None:
         )
 
 
+def _newer_since_upsert(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """The upsert of a retained state row: an older `since` never overwrites a newer one."""
+    columns = (*keys, *values)
+    placeholders = ",".join(f"${i}" for i in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
+        f" WHERE {table}.since IS NULL OR excluded.since IS NULL"
+        f" OR excluded.since >= {table}.since"
+    )
+
+
+_HALL_STATE_UPSERT = _newer_since_upsert(
+    "hall_state", ("hallid",), ("state", "version", "since", "payload")
+)
+_DEVICE_STATE_UPSERT = _newer_since_upsert(
+    "device_state", ("hallid", "deviceid"), ("state", "since", "payload")
+)
+
+
 async def _upsert_states(conn: Any, p: _Parsed) -> None:
-    # Retained states may arrive late or twice (a reconnect, a second consumer): an older
-    # `since` never overwrites a newer one.
+    # Retained states may arrive late or twice (a reconnect, a second consumer).
     if p.halls:
         await conn.executemany(
-            "INSERT INTO hall_state (hallid, state, version, since, payload)"
-            " VALUES ($1,$2,$3,$4,$5)"
-            " ON CONFLICT (hallid) DO UPDATE SET state = excluded.state,"
-            " version = excluded.version, since = excluded.since, payload = excluded.payload,"
-            " updated_at = now()"
-            " WHERE hall_state.since IS NULL OR excluded.since IS NULL"
-            " OR excluded.since >= hall_state.since",
+            _HALL_STATE_UPSERT,
             [(s.hallid, s.state, s.version, s.since, s.payload) for s in p.halls.values()],
         )
     if p.devices:
         await conn.executemany(
-            "INSERT INTO device_state (hallid, deviceid, state, since, payload)"
-            " VALUES ($1,$2,$3,$4,$5)"
-            " ON CONFLICT (hallid, deviceid) DO UPDATE SET state = excluded.state,"
-            " since = excluded.since, payload = excluded.payload, updated_at = now()"
-            " WHERE device_state.since IS NULL OR excluded.since IS NULL"
-            " OR excluded.since >= device_state.since",
+            _DEVICE_STATE_UPSERT,
             [(s.hallid, s.deviceid, s.state, s.since, s.payload) for s in p.devices.values()],
         )
     if p.replies:
