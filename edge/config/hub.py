@@ -32,17 +32,17 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     key: str | None = None
     keepalive_s: int = 30
 
-    def tls_files(self, resolve: Callable[[str], str | PathLike[str]]) -> TlsFiles:
-        """The TLS files as a link's options take them (`**`): each through `resolve` (the
+    def tls_paths(self, resolve: Callable[[str], str | PathLike[str]]) -> TlsPaths:
+        """The TLS files as LinkOptions and TlsFiles take them (`**`): each through `resolve` (the
         config's folder for a relative path), None when not set."""
-        return TlsFiles(
+        return TlsPaths(
             ca=str(resolve(self.ca)) if self.ca else None,
             cert=str(resolve(self.cert)) if self.cert else None,
             key=str(resolve(self.key)) if self.key else None,
         )
 
 
-class TlsFiles(TypedDict):
+class TlsPaths(TypedDict):
     ca: str | None
     cert: str | None
     key: str | None

@@ -36,7 +36,7 @@ def _options(
         keepalive_s=10,
         username=user,
         password=password,
-        **section.tls_files(cfg.resolve),
+        **section.tls_paths(cfg.resolve),
     )
 
 
