@@ -179,16 +179,6 @@ def _read_events(inline: list[str], path: Path | None) -> list[Any]:
     return items
 
 
-def _output_text(out: Command | Event) -> str:
-    if isinstance(out, Command):
-        args = json.dumps(dict(out.args), ensure_ascii=False)
-        return f"command {out.name} → {out.device_id} {args}"
-    data = dict(out.data)
-    if out.type == "alert.raised":
-        return f"alert [{data.get('severity')}] {data.get('message')} ({data.get('subject')})"
-    return f"event {out.type} from {out.device_id} {json.dumps(data, ensure_ascii=False)}"
-
-
 def _action_text(action: dict[str, Any]) -> str:
     kind = action.get("action", "?")
     if "error" in action:

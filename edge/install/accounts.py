@@ -31,7 +31,7 @@ from edge.config import HubConfig
 from edge.drivers.profile_schema import Profile
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.errors import ConfigError, EdgeError
-from edge.install.layout import HUB_USER, SECRETS_MODE, Layout
+from edge.install.layout import BROKER_USER, HUB_USER, PASSWD_MODE, SECRETS_MODE, Layout
 
 Role = Literal["hub", "device", "screen"]
 
@@ -306,10 +306,10 @@ def broker_group(layout: Layout) -> str | None:
     try:
         import grp  # noqa: PLC0415
 
-        grp.getgrnam("mosquitto")
+        grp.getgrnam(BROKER_USER)
     except KeyError:
         return None
-    return "mosquitto"
+    return BROKER_USER
 
 
 def sync(
@@ -355,7 +355,7 @@ def sync(
     lines.update(hashed)
     text = "".join(f"{u}:{lines[u]}\n" for u in wanted)  # in config order
     group = broker_group(layout)
-    result.passwd_changed = write_private(layout.broker_passwd, text, 0o640, group)
+    result.passwd_changed = write_private(layout.broker_passwd, text, PASSWD_MODE, group)
     result.acl_changed = write_private(layout.broker_acl, acl, 0o644)
     secret = {u: p for u, p in result.passwords.items() if u != hub.user}
     write_private(layout.broker_secrets, render_secrets(secret), SECRETS_MODE)

@@ -23,7 +23,6 @@ BROKER_UNIT = "mosquitto-hall.service"
 HUB_USER = "hall-edge"
 HUB_GROUPS = ("dialout",)
 BROKER_USER = "mosquitto"
-SCREEN_USER = "hall-screen"
 DEV_HALL = Path("/dev/hall")  # udev symlinks /dev/hall/{device id}: never staged
 
 # Modes: the config and broker files hold secrets (passwords, TLS keys).
