@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from cloud import devcluster_cli
 from edge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cloud.command import Outcome
 
 app = typer.Typer(
     help="hall-cloud: the reference consumer, command sender and report of a fleet of halls.",
@@ -133,20 +137,13 @@ def command(
     Exit status: 0 a final reply below 400, 1 a final reply of 400 or more, 3 no final
     reply before the deadline (the last interim reply, if any, is printed).
     """
-    import json  # noqa: PLC0415
-
     from cloud.command import parse_duration, send_command  # noqa: PLC0415
     from cloud.settings import BROKER_SCHEMES, ENV_BROKER, PROTOCOLS  # noqa: PLC0415
 
     url = _url_of(broker, ENV_BROKER, BROKER_SCHEMES, "--broker", "an mqtt://")
     if protocol not in PROTOCOLS:
         fail(f'command line: --protocol: expected "5" or "3.1.1", got {protocol!r}', 2)
-    try:
-        arguments = json.loads(args)
-    except json.JSONDecodeError as exc:
-        fail(f"command line: --args: expected a JSON object ({exc})", 2)
-    if not isinstance(arguments, dict):
-        fail(f"command line: --args: expected a JSON object, got {args!r}", 2)
+    arguments = _json_object(args)
     try:
         deadline_s, every_s = parse_duration(deadline), parse_duration(every)
     except ValueError as exc:
@@ -165,6 +162,22 @@ def command(
             cmd_id=cmd_id,
         )
     )
+    _exit_with(outcome)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """--args as a JSON object; a usage error otherwise."""
+    try:
+        arguments = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"command line: --args: expected a JSON object ({exc})", 2)
+    if not isinstance(arguments, dict):
+        fail(f"command line: --args: expected a JSON object, got {text!r}", 2)
+    return arguments
+
+
+def _exit_with(outcome: Outcome) -> NoReturn:
+    """Print the reply (JSON) and exit: 0 final below 400, 1 final of 400 or more, 3 none."""
     if outcome.reply is None:
         typer.echo(json.dumps({"cmd_id": outcome.cmd_id, "code": None, "msg": "no reply"}))
         raise typer.Exit(3)
