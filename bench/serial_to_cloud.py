@@ -347,7 +347,7 @@ async def run_hub(
     so that what else the machine does weighs on both alike."""
     clock = CommitClock()
     hub = await build_hub(cfg)
-    hub.add_service(clock)
+    hub.fanout.services.append(clock)
     hub_task = asyncio.create_task(hub.run())
     terminals = Terminals(hall_url, args.callers)
     callers = Callers(links, args.callers)

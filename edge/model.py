@@ -7,7 +7,7 @@ import os
 import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 HUB_DEVICE = "hub"
@@ -74,10 +74,6 @@ class EventIds:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
         self._last_ms, self._last_rand = ms, rand
         return _ulid_text((ms << 80) | rand)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

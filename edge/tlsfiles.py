@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.errors import EdgeError
+
 __all__ = [
     "CertError",
     "TlsFiles",
@@ -30,7 +32,7 @@ _BEGIN = "-----BEGIN CERTIFICATE-----"
 _END = "-----END CERTIFICATE-----"
 
 
-class CertError(ValueError):
+class CertError(EdgeError, ValueError):
     """A file that does not hold the PEM certificate(s) it should."""
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +31,7 @@ from edge.config import CloudSection
 from edge.errors import LinkError
 from edge.model import type_to_path
 from edge.mqttio import MAX_TOPIC_BYTES, LinkOptions, MqttLink, Will
+from edge.pacing import Backoff, TokenBucket
 from edge.store import Journal, JournalReader, OutboxRow, Written
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
 
 # Cloud command handler: (device_id, name, payload, response topic, correlation data).
-CommandHandler = Callable[[str, str, bytes, str | None, bytes | None], Awaitable[None]]
+CommandHandler = Callable[[str, str, bytes, str | None, bytes | None], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -55,42 +55,6 @@ class UplinkStats:
     last_error: str = ""
     rate: float = 0.0  # acks/s over the last few seconds
     _ack_times: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=50))
-
-
-class Backoff:
-    """Exponential backoff with full jitter, so a hall full of hubs does not reconnect in step."""
-
-    def __init__(self, low: float, high: float) -> None:
-        self.low, self.high, self.attempt = low, high, 0
-
-    def next(self) -> float:
-        cap = min(self.high, self.low * (2**self.attempt))
-        self.attempt += 1
-        return random.uniform(self.low / 2, cap)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-class TokenBucket:
-    """Paces the backlog drain: `rate` events/s with a burst of one window."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.t = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
-        self.t = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def wait_s(self) -> float:
-        return max(0.001, (1 - self.tokens) / self.rate)
 
 
 # A command subscription not granted in this time: the connection is made again.
@@ -110,7 +74,6 @@ class Uplink:
         journal: Journal,
         journal_executor: Executor,
         reader: JournalReader,
-        on_command: CommandHandler,
         device_states: Callable[[], dict[str, dict[str, Any]]],
         resolve: Callable[[str], str] = str,
         on_parked: Callable[[int, str, bytes, str], None] | None = None,
@@ -122,7 +85,7 @@ class Uplink:
         self.journal_executor = journal_executor
         self.reader = reader
         self.reader_executor = ThreadPoolExecutor(1, thread_name_prefix="outbox-read")
-        self.on_command = on_command
+        self.on_command: CommandHandler | None = None  # see route_commands
         self.device_states = device_states
         self.resolve = resolve
         self.on_parked = on_parked
@@ -136,6 +99,10 @@ class Uplink:
         self._acked: list[int] = []
         self._last_progress = time.monotonic()
         self.closing = False
+
+    def route_commands(self, handler: CommandHandler) -> None:
+        """Where the cloud's commands go (the command router, built after the uplink)."""
+        self.on_command = handler
 
     # -- topics ---------------------------------------------------------------------------
     @property
@@ -418,7 +385,7 @@ class Uplink:
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
         parts = msg.topic.split("/")
-        if len(parts) < 5 or parts[2] != "commands":
+        if len(parts) < 5 or parts[2] != "commands" or self.on_command is None:
             return
         # RabbitMQ 3.10's MQTT plugin delivers a '.' of a topic as '/' (`config.get` comes
         # as `config/get`): the levels after the device are the name's parts.
@@ -426,7 +393,7 @@ class Uplink:
         props = getattr(msg, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props is not None else None
         corr = getattr(props, "CorrelationData", None) if props is not None else None
-        task: asyncio.Task[None] = asyncio.ensure_future(
+        task: asyncio.Future[object] = asyncio.ensure_future(
             self.on_command(parts[3], name, bytes(msg.payload), response, corr)
         )
         task.add_done_callback(_log_failure)
@@ -444,6 +411,6 @@ class Uplink:
         self.reader_executor.shutdown(wait=False)
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
+def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("cloud command failed", exc_info=task.exception())

@@ -3,6 +3,7 @@ docs/operations.md and systemd/ are checked against what the code and profiles r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -32,8 +33,7 @@ from edge.config import hub as hub_sections
 from edge.config import load, parse
 from edge.drivers import convention
 from edge.hub import systemd as hub_systemd
-from edge.hub.app import Hub
-from edge.hub.build import check_config
+from edge.hub.build import build_hub, check_config
 from edge.kpi import KPI_EVENT_TYPES
 from edge.model import ACCEPTED, BAD_ARGS, DEVICE_ERROR, DONE, NOT_FOUND, OFFLINE, TIMEOUT
 from edge.queue import HUB_COMMANDS
@@ -276,13 +276,11 @@ def test_contract_names_every_event_command_code_and_reason() -> None:
 
 def test_operations_page_explains_every_metric(tmp_path: Path) -> None:
     cfg = parse(BASE, "hall.toml", str(tmp_path))
-    hub = Hub(cfg)
+    hub = asyncio.run(build_hub(cfg))
     try:
         metrics = hub.metrics()
     finally:
-        hub.journal.close()
-        hub.reader.close()
-        hub.uplink.reader_executor.shutdown()
+        hub.close()
     nested = ("cloud", "hall")  # the two links: their fields are documented one by one
     keys = [k for k in metrics if k not in nested]
     keys += [f"{k}.{sub}" for k in nested for sub in metrics[k]]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from edge.clock import Clock, utcnow
 from edge.drivers.args import check_args
 from edge.drivers.converters import (
     Decoded,
@@ -28,7 +29,7 @@ from edge.drivers.converters import (
     bind_frame_converter,
 )
 from edge.drivers.framing import Frame
-from edge.drivers.link import HubPort
+from edge.drivers.port import HubPort
 from edge.drivers.profile_schema import CommandSpec, FrameMatch, FrameRule, Profile
 from edge.errors import CommandError, LinkError, PayloadError
 from edge.model import (
@@ -40,12 +41,10 @@ from edge.model import (
     Command,
     Event,
     Reply,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 FramePredicate = Callable[[Frame], bool]
 
 

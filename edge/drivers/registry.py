@@ -12,20 +12,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.clock import Clock, utcnow
 from edge.config.hub import DeviceSection
 from edge.drivers.bus import LineBook
 from edge.drivers.connect import serial_connector
 from edge.drivers.device_settings import device_settings, line_settings
-from edge.drivers.endpoint import Clock, Endpoint
+from edge.drivers.endpoint import Endpoint
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver, HubPort
 from edge.drivers.mqtt_codec import MqttCodec
+from edge.drivers.port import Driver, HubPort
 from edge.drivers.printer import PrinterEndpoint
 from edge.drivers.profile_schema import MqttLink, Profile
 from edge.drivers.profiles import ProfileSet
 from edge.drivers.serial_device import SerialDriver, SerialLine
 from edge.drivers.transport import Connector
-from edge.model import utcnow
 
 ConnectorFactory = Callable[[str, Profile, Mapping[str, Any]], Connector]
 

@@ -23,7 +23,7 @@ from typing import Protocol
 from edge.drivers.converters import Outgoing
 from edge.drivers.endpoint import FramePredicate, LineIO, Presence
 from edge.drivers.framing import Frame, Framer, Garbage, make_framer
-from edge.drivers.link import HubPort
+from edge.drivers.port import HubPort
 from edge.drivers.profile_schema import FramerSpec
 from edge.drivers.transport import Connector, Transport
 from edge.errors import LinkError

@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from edge.clock import utcnow
 from edge.config.hub import Section
 from edge.config.schema import convert
 from edge.errors import ConfigError, LinkError, PayloadError
-from edge.model import utcnow
 
 __all__ = ["SnapshotPoller", "SnapshotSettings", "fetch_snapshot", "snapshot_settings"]
 

@@ -1,34 +1,164 @@
-"""Building a hub from its config: the core plus every part wired onto it."""
+"""The composition root: the hub's stages built in the order an event meets them, then
+the parts, then the few connections that close the loops. Read this top to bottom to see
+the pipeline; docs/architecture.md draws it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from edge.clock import Clock, utcnow
 from edge.config import HubConfig
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import build_codec, build_driver
+from edge.hub.alerts import Alerts
 from edge.hub.announce_check import check_one_announcer
 from edge.hub.app import Hub
-from edge.hub.devices_part import attach_devices
-from edge.hub.rules_part import attach_rules
-from edge.hub.services_part import attach_faces, attach_feedback, attach_kpi, attach_queue
+from edge.hub.commands import CommandRouter
+from edge.hub.config_command import config_get
+from edge.hub.devices import DeviceTable
+from edge.hub.fanout import Fanout
+from edge.hub.gate import JournalGate
+from edge.hub.hall_link import HallLink
+from edge.hub.intake import Intake
+from edge.hub.mqtt_intake import CONVENTION_FILTERS, MqttIntake
+from edge.hub.part import Core, Part
+from edge.hub.parts.devices import attach_devices
+from edge.hub.parts.faces import attach_faces
+from edge.hub.parts.feedback import attach_feedback
+from edge.hub.parts.kpi import attach_kpi
+from edge.hub.parts.queue import attach_queue
+from edge.hub.parts.rules import attach_rules, rules_stage
+from edge.hub.pipeline import JournalPipeline
+from edge.hub.rules_stage import RulesStage
+from edge.hub.side_writes import CommandLog, DeviceLog
+from edge.hub.startup import check_disk_budget, finish_interrupted_commands
 from edge.rules.hubconfig import ruleset_for
+from edge.store import Journal, JournalReader, open_journal
+from edge.uplink import Uplink
 
 
 def _profiles(cfg: HubConfig) -> ProfileSet:
     return load_profiles(cfg.resolve(cfg.profiles_dir) if cfg.profiles_dir else None)
 
 
-async def build_hub(cfg: HubConfig) -> Hub:
-    """A hub with every configured part attached, its state rebuilt from the journal."""
+@dataclass(frozen=True, slots=True)
+class _Stages:
+    """The core's stages and the pieces only the root and the runtime hold."""
+
+    core: Core
+    gate: JournalGate
+    journal: Journal
+    rules: RulesStage | None
+    router: CommandRouter
+    alerts: Alerts
+    device_log: DeviceLog
+
+
+async def build_hub(cfg: HubConfig, clock: Clock = utcnow) -> Hub:
+    """A hub with every configured part attached, its state rebuilt from the journal.
+
+    `clock` is the hall's time for every stage that stamps one (the demo's runs faster).
+    """
     profiles = _profiles(cfg)
-    hub = Hub(cfg)
-    attach_devices(hub, profiles)
-    if cfg.rules.enabled:
-        attach_rules(hub)
-    attach_queue(hub)
-    attach_kpi(hub)
-    attach_feedback(hub)
-    attach_faces(hub, profiles)
-    return hub
+    st = _stages(cfg, clock)
+    core = st.core
+    parts = [
+        attach_devices(core, profiles),
+        attach_rules(core, st.rules) if st.rules is not None else Part(),
+        attach_queue(core),
+        attach_kpi(core),
+        attach_feedback(core),
+        attach_faces(core, profiles),
+    ]
+    mqtt = MqttIntake(
+        core.intake,
+        core.devices,
+        core.tz,
+        cfg.hall_broker.max_message_bytes,
+        [h for p in parts for h in p.topic_handlers],
+    )
+    _close_the_loops(st, mqtt, [t for p in parts for t in p.subscriptions])
+    for part in parts:
+        core.fanout.services.extend(part.services)
+        for name, handler in part.commands.items():
+            st.router.register(name, handler)
+        for device_id, transport in part.transports.items():
+            core.devices.entries[device_id].transport = transport
+    return Hub(
+        core,
+        gate=st.gate,
+        journal=st.journal,
+        router=st.router,
+        alerts=st.alerts,
+        mqtt=mqtt,
+        tasks=[t for p in parts for t in p.tasks],
+        on_stop=[h for p in parts for h in p.on_stop],
+    )
+
+
+def _stages(cfg: HubConfig, clock: Clock) -> _Stages:
+    """The stages, in the order an event meets them."""
+    # The journal, and the one door to its writing connection.
+    gate = JournalGate()
+    journal = open_journal(cfg, clock)
+    check_disk_budget(cfg, journal)
+    finish_interrupted_commands(journal)
+    reader = JournalReader(journal.path)
+
+    # Stamp → rules → write: the rules decide between the numbering and the transaction.
+    rules = rules_stage(cfg, reader) if cfg.rules.enabled else None
+    linger_s = cfg.store.batch_linger_ms / 1000
+    pipeline = JournalPipeline(journal, gate, cfg.store.batch_max_rows, rules, linger_s)
+    alerts = Alerts(pipeline)
+
+    # The devices' side: the hall broker, the table of devices, the one way in.
+    hall = HallLink(cfg)
+    devices = DeviceTable(cfg.devices, hall.publish, clock)
+    device_log = DeviceLog(journal, gate)
+    intake = Intake(pipeline, devices, device_log)
+
+    # The cloud's side: the outbox drained by the uplink, commands back through the router.
+    uplink = Uplink(
+        cfg.cloud,
+        cfg.hall.id,
+        cfg.cloud.client_id or f"hall-edge-{cfg.hall.id}",
+        journal,
+        gate,
+        reader,
+        device_states=devices.states,
+        resolve=lambda p: str(cfg.resolve(p)),
+        on_parked=alerts.parked,
+    )
+    router = CommandRouter(
+        devices,
+        CommandLog(journal, gate),
+        uplink.publish_reply,
+        cfg.commands.timeout_s,
+        cfg.commands.offline_wait_s,
+        on_internal_failure=rules.action_failed if rules is not None else _ignore,
+    )
+    fanout = Fanout(pipeline, router, uplink, hall, alerts)
+    tz = ZoneInfo(cfg.hall.timezone)
+    core = Core(cfg, tz, clock, reader, pipeline, intake, devices, hall, uplink, fanout)
+    return _Stages(core, gate, journal, rules, router, alerts, device_log)
+
+
+def _close_the_loops(st: _Stages, mqtt: MqttIntake, subscriptions: list[str]) -> None:
+    """The connections against the flow: after a commit, the fan-out; the hall link reads
+    into the MQTT intake and pauses while the pipeline is full; the cloud's commands reach
+    the router; availability changes reach the cloud and the journal."""
+    core = st.core
+    core.pipeline.on_written.append(core.fanout.written)
+    core.pipeline.on_low_water.append(core.hall.resume)
+    core.hall.route_to(mqtt.receive, [*CONVENTION_FILTERS, *subscriptions], core.pipeline.is_full)
+    core.uplink.route_commands(st.router.from_cloud)
+    core.devices.on_state_change += [core.uplink.publish_device_state, st.device_log.state_changed]
+    st.router.register("config.get", config_get(core.cfg))
+
+
+def _ignore(*_args: object) -> None:
+    return None
 
 
 def check_config(cfg: HubConfig) -> list[str]:

@@ -6,19 +6,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import msgspec
 
+from edge.clock import Clock, utcnow
 from edge.config import DeviceSection
 from edge.drivers.args import check_args
-from edge.drivers.json_input import decode_json
 from edge.drivers.profile_schema import CommandSpec
-from edge.errors import CommandError, PayloadError
-from edge.hub.pipeline import JournalPipeline
-from edge.model import DEVICE_ERROR, Command, Event, Reply
-from edge.store import DeadLetter
+from edge.errors import CommandError
+from edge.model import DEVICE_ERROR, Command, Reply
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +46,20 @@ class DeviceEntry:
 class DeviceTable:
     """Availability of every configured device and the way commands reach it.
 
-    It is also the `HubPort` the serial drivers talk to (edge/drivers/link.py).
+    Events about them enter through the intake (edge/hub/intake.py), not here.
     """
 
     def __init__(
         self,
         devices: list[DeviceSection],
-        pipeline: JournalPipeline,
         publish_hall: Callable[[str, bytes, int, bool], bool],
-        on_state_change: Callable[[str, dict[str, Any]], None],
+        clock: Clock = utcnow,
     ) -> None:
+        self.clock = clock
         self.entries = {d.id: DeviceEntry(d) for d in devices}
-        self.pipeline = pipeline
         self.publish_hall = publish_hall
-        self.on_state_change = on_state_change
+        # Told of every availability change: the uplink's retained state, the journal.
+        self.on_state_change: list[Callable[[str, dict[str, Any]], None]] = []
         self._replies: dict[str, asyncio.Future[Reply]] = {}
 
     # -- availability -------------------------------------------------------------------
@@ -73,30 +71,30 @@ class DeviceTable:
     def states(self) -> dict[str, dict[str, Any]]:
         return {d: self.state_of(d) for d, e in self.entries.items() if e.online is not None}
 
-    def set_online(
-        self, device_id: str, online: bool, reason: str = "", ack: Callable[[], None] | None = None
-    ) -> None:
+    def set_online(self, device_id: str, online: bool) -> bool:
+        """Record a device's availability; True if it changed (the intake journals that)."""
         e = self.entries.get(device_id)
-        if e is None:
-            if ack:
-                ack()
-            return
-        if e.online == online:
-            if ack:
-                ack()
-            return
+        if e is None or e.online == online:
+            return False
         e.online = online
-        e.since = datetime.now(UTC)
-        data: dict[str, Any] = {"reason": reason} if reason else {}
-        self.pipeline.submit(
-            Event("device.online" if online else "device.offline", device_id, data), ack
-        )
-        self.on_state_change(device_id, self.state_of(device_id))
+        e.since = self.clock()
+        state = self.state_of(device_id)
+        for listener in self.on_state_change:
+            listener(device_id, state)
         if online:
             for fut in e.waiters:
                 if not fut.done():
                     fut.set_result(None)
             e.waiters.clear()
+        return True
+
+    def count_error(self, device_id: str, message: str) -> bool:
+        e = self.entries.get(device_id)
+        if e is None:
+            return False
+        e.errors += 1
+        e.last_error = message
+        return True
 
     def is_online(self, device_id: str) -> bool:
         e = self.entries.get(device_id)
@@ -111,24 +109,6 @@ class DeviceTable:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         e.waiters.append(fut)
         await fut
-
-    # -- HubPort for drivers -----------------------------------------------------------
-    def submit(self, event: Event, on_committed: Callable[[], None] | None = None) -> None:
-        self.pipeline.submit(event, on_committed)
-
-    def dead_letter(self, device_id: str, raw: bytes, where: str, reason: str) -> None:
-        self.pipeline.dead_letter(DeadLetter(where, reason, "", raw, device_id))
-
-    on_error: Callable[[str, str], None] | None = None
-
-    def log_error(self, device_id: str, message: str) -> None:
-        e = self.entries.get(device_id)
-        if e is not None:
-            e.errors += 1
-            e.last_error = message
-            if self.on_error is not None:
-                self.on_error(device_id, message)
-        log.warning("device %s: %s", device_id, message)
 
     # -- command delivery ---------------------------------------------------------------
     def knows(self, device_id: str) -> bool:
@@ -172,35 +152,7 @@ class DeviceTable:
         finally:
             self.forget_reply(cmd.cmd_id)
 
-    def on_reply(self, device_id: str, payload: bytes) -> None:
-        """A device's reply on hall/devices/{id}/replies; what cannot be read is a dead letter."""
-        topic = f"hall/devices/{device_id}/replies"
-        try:
-            obj = decode_json(payload, "invalid_json")
-        except PayloadError as exc:
-            self.pipeline.dead_letter(DeadLetter(topic, exc.reason, exc.detail, payload, device_id))
-            return
-        if not isinstance(obj, dict) or not isinstance(obj.get("cmd_id"), str):
-            detail = "reply without cmd_id"
-            self.pipeline.dead_letter(DeadLetter(topic, "bad_field", detail, payload, device_id))
-            return
-        data = obj.get("data") or {}
-        if not isinstance(data, dict):
-            detail = "reply data is not an object"
-            self.pipeline.dead_letter(DeadLetter(topic, "bad_field", detail, payload, device_id))
-            return
-        msg = obj.get("msg", "")
-        self.deliver_reply(Reply(obj["cmd_id"], _code(obj.get("code")), _text(msg), data))
-
     def deliver_reply(self, reply: Reply) -> None:
         fut = self._replies.get(reply.cmd_id)
         if fut is not None and not fut.done():
             fut.set_result(reply)
-
-
-def _text(value: object) -> str:
-    return "" if isinstance(value, dict | list) else str(value)[:1000]
-
-
-def _code(value: object) -> int:
-    return value if isinstance(value, int) and 100 <= value <= 599 else DEVICE_ERROR

@@ -1,24 +1,30 @@
 """Group commit: everything the hub learns is journaled in batches, then acknowledged.
 
+One batch goes through three steps, in this order and in this one place:
+  1. `Journal.stamp`: hallseq numbers and envelopes, repeats and poison taken out;
+  2. `Decider.decide` (the rules, edge/hub/rules_stage.py): forward or drop, outputs;
+  3. `Journal.write`: events, outbox rows, dead letters and rule state in one transaction,
+     its COMMIT (and fsync) on the journal gate's thread while the loop goes on.
+Then the batch's messages are acknowledged and `on_written` hears of it (the fan-out to
+the uplink, the hall broker and the services: edge/hub/fanout.py).
+
 Items wait in memory only while the previous batch is being committed, so a burst turns
-into large batches by itself (no timer adds latency at low rates). The journal runs on one
-dedicated thread: SQLite's commit and fsync release the GIL, so the loop keeps reading the
-brokers while a batch is being made durable.
+into large batches by itself (no timer adds latency at low rates).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edge.errors import SpoolFullError, described
 from edge.hub.gate import JournalGate
 from edge.hub.lanes import Lanes
-from edge.model import Event, JournaledEvent
-from edge.store import BatchResult, DeadLetter, Journal, poison_letter
+from edge.hub.rules_stage import Decider, ForwardAll, Verdict
+from edge.model import Event, Output
+from edge.store import BatchResult, DeadLetter, Journal, StampedBatch, poison_letter
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +38,30 @@ class _Item:
     ack: Ack | None
 
 
+@dataclass(slots=True)
+class Committed:
+    """A batch that is on disk: what was written, and what the rules derived from it."""
+
+    result: BatchResult
+    outputs: list[Output] = field(default_factory=list)
+
+
 class JournalPipeline:
     """Queue of events and dead letters on their way into the journal."""
 
     def __init__(
         self,
         journal: Journal,
-        executor: JournalGate,
+        gate: JournalGate,
         max_rows: int,
-        on_written: Callable[[BatchResult], None],
-        decide: Callable[[JournaledEvent], bool] | None = None,
-        rule_state: Callable[[], bytes | None] | None = None,
+        rules: Decider | None = None,
         linger_s: float = 0.0,
     ) -> None:
         self.journal = journal
-        self.executor = executor
+        self.gate = gate
         self.max_rows = max_rows
-        self.on_written = on_written
-        self.decide = decide
-        self.rule_state = rule_state
+        self.rules: Decider = rules or ForwardAll()
+        self.on_written: list[Callable[[Committed], None]] = []
         # A device may have a quarter of a batch waiting before its next ones queue behind
         # everyone else's (edge/hub/lanes.py).
         self._items: Lanes[_Item] = Lanes(max(1, max_rows // 4))
@@ -68,6 +79,10 @@ class JournalPipeline:
         self.high_water = 4 * max_rows
         self.low_water = max_rows
         self.on_low_water: list[Callable[[], None]] = []
+        # A batch the disk had no room for, kept with the rules' verdict on it: the rules
+        # have seen these events once and must not see them again on the retry.
+        self._held: tuple[StampedBatch, Verdict] | None = None
+        self._retry: list[_Item] | None = None
 
     def submit(self, event: Event, ack: Ack | None = None) -> None:
         self._items.put(event.device_id, _Item(event, None, ack))
@@ -83,6 +98,10 @@ class JournalPipeline:
     def pending(self) -> int:
         return len(self._items)
 
+    def is_full(self) -> bool:
+        """Past the high-water mark: the hall link stops reading until `on_low_water`."""
+        return len(self._items) >= self.high_water
+
     async def run(self) -> None:
         while True:
             if not self._items:
@@ -94,70 +113,74 @@ class JournalPipeline:
                     # time, each with its fsync and bookkeeping: a moment's wait lets a few
                     # gather, for far less CPU per event at a small cost in latency.
                     await asyncio.sleep(self.linger_s)
-            batch = self._items.take(self.max_rows)
-            n = len(batch)
-            events = [it.event for it in batch if it.event is not None]
-            dead = [it.dead for it in batch if it.dead is not None]
+            # After a full disk the same batch is tried again, not a new one: its events
+            # have their numbers and the rules' verdict already.
+            batch = self._retry or self._items.take(self.max_rows)
             try:
-                try:
-                    result = await self._journal(events, dead)
-                except SpoolFullError:
-                    raise
-                except Exception as exc:
-                    # Something in this batch broke the transaction. Each item is tried
-                    # alone: what fails a second time is a dead letter, and the rest is
-                    # journaled. A journal that cannot take even a dead letter is broken,
-                    # and that one is fatal.
-                    log.error("journal: batch of %d failed (%s); isolating", n, described(exc))
-                    result = await self._isolate(events, dead)
+                committed = await self._journal_batch(batch)
             except SpoolFullError as exc:
                 # Nothing of the batch is committed, so nothing is acknowledged: the brokers
                 # and serial devices keep it until there is room again.
                 if not self.disk_full:
                     log.error("journal full, holding acknowledgements: %s", exc)
                 self.disk_full = True
+                self._retry = batch
                 await asyncio.sleep(1.0)
                 continue
+            self._retry = None
             self.disk_full = False
             self._items.drop()
-            for it in batch:
-                if it.ack is not None:
-                    try:
-                        it.ack()
-                    except Exception:
-                        log.exception("acknowledging a journaled message failed")
+            self._acknowledge(batch)
+            result = committed.result
             self.batches += 1
             self.journaled += len(result.written)
             self.duplicates += result.duplicates
             self.dead_letters += result.dead_letters
-            self.on_written(result)
+            for listener in self.on_written:
+                listener(committed)
             if len(self._items) <= self.low_water:
                 for resume in self.on_low_water:
                     resume()
 
-    async def _journal(self, events: list[Event], dead: list[DeadLetter]) -> BatchResult:
-        journal, gate = self.journal, self.executor
-        # Held from the first INSERT to the end of the COMMIT: no other journal call may
-        # run inside this open transaction (they queue in the gate and run after it).
-        gate.hold()
+    async def _journal_batch(self, batch: list[_Item]) -> Committed:
+        events = [it.event for it in batch if it.event is not None]
+        dead = [it.dead for it in batch if it.dead is not None]
         try:
-            result = journal.write_batch(events, dead, self.decide, self.rule_state, commit=False)
-            if result.committed:
-                return result  # the disk-full path committed it already
-            try:
-                await gate.on_thread(journal.commit_pending)
-            except sqlite3.OperationalError:
-                # The COMMIT itself failed (a full disk shows up here too): roll back and
-                # take the slow path, which makes room and tries again, or raises
-                # SpoolFullError.
-                journal.abort_pending()
-                return journal.write_batch(events, dead, self.decide, self.rule_state)
-            return journal.finish_pending()
-        finally:
-            gate.release()
+            return await self._journal(events, dead)
+        except SpoolFullError:
+            raise
+        except Exception as exc:
+            # Something in this batch broke the transaction. Each item is tried alone: what
+            # fails a second time is a dead letter, and the rest is journaled. A journal
+            # that cannot take even a dead letter is broken, and that one is fatal.
+            # The rules have seen the batch once: the singles go to the cloud as they are.
+            log.error("journal: batch of %d failed (%s); isolating", len(batch), described(exc))
+            self._held = None
+            return await self._isolate(events, dead)
 
-    async def _isolate(self, events: list[Event], dead: list[DeadLetter]) -> BatchResult:
-        total = BatchResult()
+    async def _journal(self, events: list[Event], dead: list[DeadLetter]) -> Committed:
+        # The gate is held from the first read to the end of the COMMIT: no other journal
+        # call may run inside this batch (they queue in the gate and run after it).
+        self.gate.hold()
+        try:
+            if self._held is None:
+                stamped = self.journal.stamp(events)
+                self._held = (stamped, self.rules.decide(stamped.events))
+            stamped, verdict = self._held
+            result = await self.journal.write(
+                stamped,
+                verdict.forward,
+                dead,
+                self.rules.state_to_save(),
+                commit_on=self.gate.on_thread,
+            )
+            self._held = None
+            return Committed(result, verdict.outputs)
+        finally:
+            self.gate.release()
+
+    async def _isolate(self, events: list[Event], dead: list[DeadLetter]) -> Committed:
+        total = Committed(BatchResult())
         singles: list[tuple[list[Event], list[DeadLetter]]] = [([e], []) for e in events]
         singles += [([], [d]) for d in dead]
         for evs, dls in singles:
@@ -166,6 +189,7 @@ class JournalPipeline:
             except SpoolFullError:
                 raise
             except Exception as exc:
+                self._held = None
                 if not evs:
                     raise  # even a dead letter cannot be written: the journal is broken
                 ev = evs[0]
@@ -176,14 +200,39 @@ class JournalPipeline:
                     described(exc),
                 )
                 one = await self._journal([], [poison_letter(ev, exc)])
-            total.written += one.written
-            total.duplicates += one.duplicates
-            total.dead_letters += one.dead_letters
-            for etype, k in one.dropped.items():
-                total.dropped[etype] = total.dropped.get(etype, 0) + k
+            _add(total, one)
         return total
+
+    def _acknowledge(self, batch: list[_Item]) -> None:
+        for it in batch:
+            if it.ack is not None:
+                try:
+                    it.ack()
+                except Exception:
+                    log.exception("acknowledging a journaled message failed")
+
+    async def save_rule_state(self) -> None:
+        """At shutdown: the rule state once more (the per-batch save is rate-limited)."""
+        blob = self.rules.state_to_save(final=True)
+        if blob is None:
+            return
+        self.gate.hold()
+        try:
+            await self.journal.write(StampedBatch(), None, (), blob, commit_on=self.gate.on_thread)
+        finally:
+            self.gate.release()
 
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""
         while self._items:
             await self.idle.wait()
+
+
+def _add(total: Committed, one: Committed) -> None:
+    t, r = total.result, one.result
+    t.written += r.written
+    t.duplicates += r.duplicates
+    t.dead_letters += r.dead_letters
+    for etype, k in r.dropped.items():
+        t.dropped[etype] = t.dropped.get(etype, 0) + k
+    total.outputs += one.outputs

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from edge.errors import EdgeError
 from edge.model import HUB_DEVICE, Command, Event, Output
 from edge.rules.conditions import Evaluator, Expr
 from edge.rules.templates import Template, render_value
@@ -62,7 +63,7 @@ class ForwardAction:
 Action = CommandAction | AlertAction | EmitAction | StateAction | DropAction | ForwardAction
 
 
-class ActionError(Exception):
+class ActionError(EdgeError):
     """An action could not be carried out; recorded in the trace, never raised further."""
 
 

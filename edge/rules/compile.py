@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from edge.errors import ConfigError
+from edge.errors import ConfigError, EdgeError
 from edge.rules.actions import (
     Action,
     AlertAction,
@@ -59,7 +59,7 @@ _EVENT_PATTERN = re.compile(r"^[A-Za-z0-9_.*?\[\]-]+$")
 Tokens = list[str | int]
 
 
-class RuleError(Exception):
+class RuleError(EdgeError):
     """A value in a rule file is wrong; `tokens` locate it, `expected` says what was wanted."""
 
     def __init__(self, tokens: Tokens, expected: str, got: object = None) -> None:

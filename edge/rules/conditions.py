@@ -34,6 +34,8 @@ from simpleeval import (
     InvalidExpression,
 )
 
+from edge.errors import EdgeError
+
 # Names every expression may use; `vars` of a rule are added in order.
 EVENT_NAMES = frozenset(
     {"data", "type", "device_id", "seq", "id", "time", "params", "state", "True", "False", "None"}
@@ -75,7 +77,7 @@ _DISALLOWED_METHODS = frozenset(DISALLOW_METHODS)
 _SAFE_RESULT_TYPES = frozenset({int, float, str, bool, type(None), datetime, date})
 
 
-class ExprError(ValueError):
+class ExprError(EdgeError, ValueError):
     """An expression is not acceptable; the message says why (the loader adds file and line)."""
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.errors import EdgeError
 from edge.model import JournaledEvent
 from edge.rules.actions import ActionRunner
 from edge.rules.conditions import (
@@ -52,7 +53,7 @@ def trace_entry(
     return entry
 
 
-class VarError(Exception):
+class VarError(EdgeError):
     """A rule var could not be computed (the message names the var)."""
 
 

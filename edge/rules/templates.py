@@ -15,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edge.errors import EdgeError
+
 _FIELD = re.compile(r"^[A-Za-z]\w*(?:\.[A-Za-z]\w*|\[[^\]\[{}]+\])*$")
 _PART = re.compile(r"\.([A-Za-z]\w*)|\[([^\]]+)\]")
 
 
-class TemplateError(ValueError):
+class TemplateError(EdgeError, ValueError):
     """A template is not acceptable (at load) or cannot be filled (at run time)."""
 
 

@@ -1,8 +1,9 @@
 """The journal: events committed to SQLite before anyone is told they arrived.
 
-One `Journal` object owns the writing connection and is used from one thread only (the
-hub runs it on a dedicated single-thread executor), so batches of events, outbox rows,
-dead letters and rule state are written in one transaction each: the group commit that
+One `Journal` object owns the writing connection, used by one caller at a time (the hub's
+journal gate sees to that). A batch is first stamped (hallseq numbers, envelopes, repeats
+taken out), then the rules decide on it outside any transaction, then `write` puts its
+events, outbox rows, dead letters and rule state in one transaction: the group commit that
 makes the journal-before-ack guarantee affordable.
 """
 
@@ -20,8 +21,11 @@ from typing import Any
 import msgspec
 
 from edge import envelope
+from edge.clock import Clock, utcnow
 from edge.errors import SpoolFullError, StoreError, described
 from edge.model import Event, EventIds, JournaledEvent, is_status_like
+from edge.store.connection import Committer, connect, transaction, transaction_committed_by
+from edge.store.outbox import Drops, Outbox
 from edge.store.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -54,33 +58,52 @@ class BatchResult:
     dead_letters: int = 0
     # Status-like events dropped from the spool, by type.
     dropped: dict[str, int] = field(default_factory=dict)
-    committed: bool = True  # False: the transaction is open; commit_pending/finish_pending follow
 
 
-# A batch written but not yet committed: (last seq, spool bytes and rows added, drops, result).
-_Pending = tuple[int, int, int, tuple[dict[str, int], int, int], BatchResult]
+@dataclass(frozen=True, slots=True)
+class Stamped:
+    """One event numbered and enveloped, not yet written."""
+
+    event: JournaledEvent
+    envelope: bytes
+    time_ms: int
+    source_id: str | None
+
+
+@dataclass(slots=True)
+class StampedBatch:
+    """A batch as the rules see it: numbered in hallseq order, repeats and poison taken out.
+
+    Nothing of it is in the database yet; `Journal.write` writes it in one transaction.
+    """
+
+    items: list[Stamped] = field(default_factory=list)
+    poison: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+    received_ms: int = 0
+
+    @property
+    def events(self) -> list[JournaledEvent]:
+        return [s.event for s in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class _Added:
+    """What a batch's transaction added, taken into the counters once it has committed."""
+
+    result: BatchResult
+    last_seq: int
+    spool_bytes: int
+    spool_rows: int
+    drops: Drops
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def connect(
-    path: str | Path, synchronous: str = "full", readonly: bool = False
-) -> sqlite3.Connection:
-    """A connection with the pragmas the journal relies on (WAL, busy timeout)."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
-
-
 class Journal:
-    """The hub's writing side of the SQLite file."""
+    """The hub's writing side of the SQLite file: one writer, used from one thread at a time."""
 
     def __init__(
         self,
@@ -91,12 +114,12 @@ class Journal:
         synchronous: str = "full",
         spool_max_bytes: int = 1 << 30,
         max_bytes: int | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.path = Path(path)
+        self.clock = clock  # stamps `received` (and the time of an event without one)
         self.hall_id = hall_id
         self.tz = tz
-        self.spool_max_bytes = spool_max_bytes
-        self.synchronous = synchronous
         try:
             self.conn = connect(self.path, synchronous)
             migrate(self.conn)
@@ -108,321 +131,255 @@ class Journal:
             row = self.conn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
             self.last_seq = int(row[0]) if row else 0
             self.identity = journal_identity(self.conn) or new_identity(self.conn)
-            row = self.conn.execute("SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox").fetchone()
+            self.outbox = Outbox(self.conn, spool_max_bytes, synchronous)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
-        self.spool_bytes = int(row[0])
-        self.spool_count = int(row[1])
         self.ids = EventIds()
-        self._pending: _Pending | None = None
-        self.rule_errors = 0
+
+    @property
+    def spool_count(self) -> int:
+        return self.outbox.count
+
+    @property
+    def spool_bytes(self) -> int:
+        return self.outbox.bytes
 
     def close(self) -> None:
         self.conn.close()
 
-    # -- the hot path -----------------------------------------------------------------
+    # -- the hot path: stamp, (the rules decide), write ---------------------------------
+    def stamp(self, events: Sequence[Event]) -> StampedBatch:
+        """Number and envelope a batch; a repeat of a device id already journaled (or twice
+        in the batch) is counted and left out, and an event no envelope takes becomes a
+        dead letter: one bad event never fails the batch, which would stop the journal for
+        every other event of the hall."""
+        received = int(self.clock().timestamp() * 1000)
+        batch = StampedBatch(received_ms=received)
+        seen = self._known_sources(events)
+        seq = self.last_seq
+        for ev in events:
+            key = None if ev.source_id is None else (ev.device_id, ev.source_id)
+            if key is not None and key in seen:
+                batch.duplicates += 1
+                continue
+            try:
+                when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
+                time_ms = int(when.timestamp() * 1000)
+                eid = self.ids.new(received)
+                env = envelope.encode(
+                    hall_id=self.hall_id,
+                    seq=seq + 1,
+                    event_id=eid,
+                    event_type=ev.type,
+                    device_id=ev.device_id,
+                    time=when,
+                    tz=self.tz,
+                    data=ev.data,
+                    journal=self.identity,
+                )
+            except Exception as exc:
+                batch.poison.append(poison_letter(ev, exc))
+                continue
+            if key is not None:
+                seen.add(key)
+            seq += 1
+            je = JournaledEvent(seq, eid, ev.type, ev.device_id, when, ev.data, ev.causation)
+            batch.items.append(Stamped(je, env, time_ms, ev.source_id))
+        return batch
+
+    def _known_sources(self, events: Sequence[Event]) -> set[tuple[str, str]]:
+        keys = [(e.device_id, e.source_id) for e in events if e.source_id is not None]
+        found: set[tuple[str, str]] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            # A join on the primary key: `(a, b) IN (VALUES …)` scans the whole table.
+            values = ",".join(["(?,?)"] * len(chunk))
+            found.update(
+                self.conn.execute(
+                    f"WITH v(d, s) AS (VALUES {values}) SELECT t.device_id, t.source_id"
+                    " FROM v CROSS JOIN source_ids t ON t.device_id = v.d AND t.source_id = v.s",
+                    [x for k in chunk for x in k],
+                )
+            )
+        return found
+
+    async def write(
+        self,
+        batch: StampedBatch,
+        forward: Sequence[bool] | None = None,
+        dead: Sequence[DeadLetter] = (),
+        rule_state: bytes | None = None,
+        commit_on: Committer | None = None,
+    ) -> BatchResult:
+        """Write a stamped batch in one transaction: events, outbox rows (for the events
+        `forward` sends to the cloud; all when None), dead letters, rule state.
+
+        On a full disk, status-like events and delivered history make room and the batch
+        is tried once more; if it still does not fit, SpoolFullError is raised and nothing
+        of the batch is committed, so the caller must not acknowledge it.
+        """
+        if commit_on is None:
+            return self.write_now(batch, forward, dead, rule_state)
+        try:
+            async with transaction_committed_by(self.conn, commit_on):
+                added = self._insert(batch, forward, dead, rule_state)
+        except sqlite3.OperationalError as exc:
+            return self._after_disk_full(exc, batch, forward, dead, rule_state)
+        return self._took(added)
+
+    def write_now(
+        self,
+        batch: StampedBatch,
+        forward: Sequence[bool] | None = None,
+        dead: Sequence[DeadLetter] = (),
+        rule_state: bytes | None = None,
+    ) -> BatchResult:
+        """`write`, committed right here (tools, tests, the disk-full retry)."""
+        try:
+            with transaction(self.conn):
+                added = self._insert(batch, forward, dead, rule_state)
+        except sqlite3.OperationalError as exc:
+            return self._after_disk_full(exc, batch, forward, dead, rule_state)
+        return self._took(added)
+
     def write_batch(
         self,
         events: Sequence[Event],
         dead: Sequence[DeadLetter] = (),
         decide: Callable[[JournaledEvent], bool] | None = None,
-        rule_state: Callable[[], bytes | None] | None = None,
-        *,
-        commit: bool = True,
     ) -> BatchResult:
-        """Journal a batch in one transaction; `decide` says whether each event goes to the cloud.
+        """Stamp and write in one call, committed here: for tools and tests."""
+        batch = self.stamp(events)
+        forward = None if decide is None else [decide(s.event) for s in batch.items]
+        return self.write_now(batch, forward, dead)
 
-        On a full disk, status-like events and delivered history make room and the batch
-        is tried once more; if it still does not fit, SpoolFullError is raised and nothing
-        of the batch is committed, so the caller must not acknowledge it.
-
-        With `commit=False` the rows are written but the transaction stays open (unless the
-        slow disk-full path ran): the hub then runs `commit_pending` on a thread, so the
-        fsync does not stall its event loop, and `finish_pending` afterwards.
-        """
-        try:
-            return self._write(events, dead, decide, rule_state, commit)
-        except sqlite3.OperationalError as exc:
-            if not any(s in str(exc).lower() for s in _DISK_FULL):
-                raise StoreError(f"{self.path}: {exc}") from None
-            freed = self.make_room()
-            log.warning("journal: disk full; freed %d rows, trying the batch again", freed)
-            try:
-                result = self._write(events, dead, decide, rule_state)
-            except sqlite3.OperationalError as exc2:
-                raise SpoolFullError(
-                    f"{self.path}: disk full even after making room: {exc2}"
-                ) from None
-            # What make_room dropped is reported like a budget drop: it raises the alert.
-            for etype, n in self.last_drops.items():
-                result.dropped[etype] = result.dropped.get(etype, 0) + n
-            self.last_drops = {}
-            return result
-
-    def _write(
+    def _after_disk_full(
         self,
-        events: Sequence[Event],
+        exc: sqlite3.OperationalError,
+        batch: StampedBatch,
+        forward: Sequence[bool] | None,
         dead: Sequence[DeadLetter],
-        decide: Callable[[JournaledEvent], bool] | None,
-        rule_state: Callable[[], bytes | None] | None,
-        commit: bool = True,
+        rule_state: bytes | None,
     ) -> BatchResult:
-        result = BatchResult()
-        conn = self.conn
-        seq = self.last_seq
-        received = now_ms()
-        spool_added = 0
-        spool_rows = 0
-        journal_rows: list[tuple[Any, ...]] = []
-        outbox_rows: list[tuple[int, int, int, int]] = []
-        dead_events: list[DeadLetter] = []
-        conn.execute("BEGIN IMMEDIATE")
+        if not any(s in str(exc).lower() for s in _DISK_FULL):
+            raise StoreError(f"{self.path}: {exc}") from None
+        freed = self.make_room()
+        log.warning("journal: disk full; freed %d rows, trying the batch again", freed)
         try:
-            for ev in events:
-                # One event that cannot be journaled (a bug in a decoder or a service, data
-                # no encoder takes) becomes a dead letter; it never fails the batch, which
-                # would stop the journal for every other event of the hall.
-                try:
-                    when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
-                    time_ms = int(when.timestamp() * 1000)
-                    eid = self.ids.new(received)
-                    env = envelope.encode(
-                        hall_id=self.hall_id,
-                        seq=seq + 1,
-                        event_id=eid,
-                        event_type=ev.type,
-                        device_id=ev.device_id,
-                        time=when,
-                        tz=self.tz,
-                        data=ev.data,
-                        journal=self.identity,
-                    )
-                except Exception as exc:
-                    dead_events.append(poison_letter(ev, exc))
-                    continue
-                if ev.source_id is not None:
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO source_ids VALUES (?,?,?,?)",
-                        (ev.device_id, ev.source_id, seq + 1, received),
-                    )
-                    if cur.rowcount == 0:
-                        result.duplicates += 1
-                        continue
-                seq += 1
-                je = JournaledEvent(seq, eid, ev.type, ev.device_id, when, ev.data, ev.causation)
-                journal_rows.append(
-                    (seq, eid, ev.type, ev.device_id, time_ms, received, ev.causation, env)
-                )
-                forward = True
-                if decide is not None:
-                    try:
-                        forward = decide(je)
-                    except Exception as exc:
-                        # The event is sound and journaled; only the rules failed on it. It
-                        # goes to the cloud as if no rule had named it.
-                        self.rule_errors += 1
-                        log.error(
-                            "rules failed on event %d (%s): %s: %s",
-                            seq,
-                            ev.type,
-                            type(exc).__name__,
-                            exc,
-                        )
-                if forward:
-                    outbox_rows.append((seq, len(env), int(is_status_like(ev.type)), time_ms))
-                    spool_added += len(env)
-                    spool_rows += 1
-                result.written.append(Written(je, env, forward))
-            conn.executemany("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?)", journal_rows)
-            conn.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox_rows)
-            dead = [*dead, *dead_events]
-            if dead:
-                conn.executemany(
-                    "INSERT INTO dead_letters (received_ms, device_id, topic, reason, detail, raw)"
-                    " VALUES (?,?,?,?,?,?)",
-                    [
-                        (
-                            received,
-                            _text(d.device_id),
-                            _text(d.topic),
-                            d.reason,
-                            _text(d.detail),
-                            d.raw,
-                        )
-                        for d in dead
-                    ],
-                )
-                result.dead_letters = len(dead)
-            if seq != self.last_seq:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (seq,))
-            if rule_state is not None:
-                blob = rule_state()
-                if blob is not None:
-                    conn.execute("INSERT OR REPLACE INTO rule_state VALUES (1, ?)", (blob,))
-            if result.written:
-                per_device: dict[str, list[int]] = {}
-                for w in result.written:
-                    n = per_device.setdefault(w.event.device_id, [0, 0])
-                    n[0] += 1
-                    n[1] = int(w.event.time.timestamp() * 1000)
-                conn.executemany(
-                    "INSERT INTO devices (device_id, events, last_event_ms) VALUES (?,?,?)"
-                    " ON CONFLICT(device_id) DO UPDATE SET events=events+excluded.events,"
-                    " last_event_ms=excluded.last_event_ms",
-                    [(d, n, t) for d, (n, t) in per_device.items()],
-                )
-            dropped = self._enforce_budget(spool_added)
-            self._pending = (seq, spool_added, spool_rows, dropped, result)
-            if commit:
-                conn.execute("COMMIT")
-        except BaseException:
-            self.abort_pending()
-            raise
-        if not commit:
-            result.committed = False
-            return result
-        return self.finish_pending()
-
-    def commit_pending(self) -> None:
-        """COMMIT the batch `write_batch(commit=False)` left open (may run on another thread)."""
-        self.conn.execute("COMMIT")
-
-    def finish_pending(self) -> BatchResult:
-        """After the commit: the journal's counters take the batch in."""
-        if self._pending is None:
-            raise StoreError("no batch is waiting to be finished")
-        seq, spool_added, spool_rows, dropped, result = self._pending
-        self._pending = None
-        self.last_seq = seq
-        self.spool_bytes += spool_added - dropped[1]
-        self.spool_count += spool_rows - dropped[2]
-        result.dropped = dropped[0]
-        result.committed = True
+            with transaction(self.conn):
+                added = self._insert(batch, forward, dead, rule_state)
+        except sqlite3.OperationalError as exc2:
+            raise SpoolFullError(f"{self.path}: disk full even after making room: {exc2}") from None
+        result = self._took(added)
+        # What make_room dropped is reported like a budget drop: it raises the alert.
+        for etype, n in self.last_drops.items():
+            result.dropped[etype] = result.dropped.get(etype, 0) + n
+        self.last_drops = {}
         return result
 
-    def abort_pending(self) -> None:
-        """Roll back an open batch: nothing of it happened."""
-        self._pending = None
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-        self.ids = EventIds()  # ids handed out for the lost batch are never reused anyway
+    def _insert(
+        self,
+        batch: StampedBatch,
+        forward: Sequence[bool] | None,
+        dead: Sequence[DeadLetter],
+        rule_state: bytes | None,
+    ) -> _Added:
+        """Every row of the batch, inside the caller's transaction."""
+        conn = self.conn
+        received = batch.received_ms
+        result = BatchResult(duplicates=batch.duplicates)
+        journal_rows: list[tuple[Any, ...]] = []
+        outbox_rows: list[tuple[int, int, int, int]] = []
+        source_rows: list[tuple[str, str, int, int]] = []
+        spool_added = 0
+        seq = self.last_seq
+        for i, st in enumerate(batch.items):
+            ev = st.event
+            seq = ev.seq
+            journal_rows.append(
+                (seq, ev.id, ev.type, ev.device_id, st.time_ms, received, ev.causation, st.envelope)
+            )
+            if st.source_id is not None:
+                source_rows.append((ev.device_id, st.source_id, seq, received))
+            sent = forward is None or forward[i]
+            if sent:
+                outbox_rows.append(
+                    (seq, len(st.envelope), int(is_status_like(ev.type)), st.time_ms)
+                )
+                spool_added += len(st.envelope)
+            result.written.append(Written(ev, st.envelope, sent))
+        conn.executemany("INSERT OR IGNORE INTO source_ids VALUES (?,?,?,?)", source_rows)
+        conn.executemany("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?)", journal_rows)
+        self.outbox.insert(outbox_rows)
+        letters = [*dead, *batch.poison]
+        if letters:
+            conn.executemany(
+                "INSERT INTO dead_letters (received_ms, device_id, topic, reason, detail, raw)"
+                " VALUES (?,?,?,?,?,?)",
+                [
+                    (received, _text(d.device_id), _text(d.topic), d.reason, _text(d.detail), d.raw)
+                    for d in letters
+                ],
+            )
+            result.dead_letters = len(letters)
+        if seq != self.last_seq:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (seq,))
+        if rule_state is not None:
+            conn.execute("INSERT OR REPLACE INTO rule_state VALUES (1, ?)", (rule_state,))
+        self._count_per_device(result.written)
+        drops = self.outbox.enforce_budget(spool_added)
+        return _Added(result, seq, spool_added, len(outbox_rows), drops)
+
+    def _count_per_device(self, written: Sequence[Written]) -> None:
+        per_device: dict[str, list[int]] = {}
+        for w in written:
+            n = per_device.setdefault(w.event.device_id, [0, 0])
+            n[0] += 1
+            n[1] = int(w.event.time.timestamp() * 1000)
+        if per_device:
+            self.conn.executemany(
+                "INSERT INTO devices (device_id, events, last_event_ms) VALUES (?,?,?)"
+                " ON CONFLICT(device_id) DO UPDATE SET events=events+excluded.events,"
+                " last_event_ms=excluded.last_event_ms",
+                [(d, n, t) for d, (n, t) in per_device.items()],
+            )
+
+    def _took(self, added: _Added) -> BatchResult:
+        """After the commit: the journal's counters take the batch in."""
+        self.last_seq = added.last_seq
+        self.outbox.took(added.spool_bytes, added.spool_rows, added.drops)
+        added.result.dropped = added.drops.by_type
+        return added.result
 
     # -- spool policy -----------------------------------------------------------------
-    def _enforce_budget(self, adding: int) -> tuple[dict[str, int], int, int]:
-        """Drop the oldest status-like events while the spool is over its byte budget.
-
-        Business events are never dropped: if only they remain, the spool goes over budget
-        and the disk itself is the last bound (see make_room).
-        """
-        over = self.spool_bytes + adding - self.spool_max_bytes
-        if over <= 0:
-            return {}, 0, 0
-        return self._drop_status(over, older_than_ms=None)
-
-    def _drop_status(
-        self, need_bytes: int | None, older_than_ms: int | None
-    ) -> tuple[dict[str, int], int, int]:
-        conn = self.conn
-        q = (
-            "SELECT o.seq, o.size, j.type FROM outbox o JOIN journal j USING (seq)"
-            " WHERE o.status_like=1"
-        )
-        args: list[Any] = []
-        if older_than_ms is not None:
-            q += " AND o.time_ms < ?"
-            args.append(older_than_ms)
-        q += " ORDER BY o.seq LIMIT 1000"
-        by_type: dict[str, int] = {}
-        freed = 0
-        count = 0
-        while need_bytes is None or freed < need_bytes:
-            rows = conn.execute(q, args).fetchall()
-            if not rows:
-                break
-            take = []
-            for seq, size, etype in rows:
-                take.append((seq,))
-                freed += size
-                by_type[etype] = by_type.get(etype, 0) + 1
-                count += 1
-                if need_bytes is not None and freed >= need_bytes:
-                    break
-            conn.executemany("DELETE FROM outbox WHERE seq=?", take)
-        for etype, n in by_type.items():
-            conn.execute(
-                "INSERT INTO drops VALUES (?, ?) ON CONFLICT(type) DO UPDATE SET count=count+?",
-                (etype, n, n),
-            )
-        return by_type, freed, count
-
     def expire_status(self, max_age_s: float) -> dict[str, int]:
         """Drop undelivered status-like events older than the spool's age bound."""
-        cutoff = now_ms() - int(max_age_s * 1000)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            by_type, freed, count = self._drop_status(None, cutoff)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.spool_bytes -= freed
-        self.spool_count -= count
-        return by_type
+        return self.outbox.expire(now_ms() - int(max_age_s * 1000))
 
     def make_room(self) -> int:
         """On a full disk: drop status-like backlog, then the oldest delivered history."""
         conn = self.conn
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            by_type, freed, count = self._drop_status(None, None)
-            deleted = conn.execute(
-                "DELETE FROM journal WHERE seq IN (SELECT j.seq FROM journal j"
-                " LEFT JOIN outbox o USING (seq) WHERE o.seq IS NULL ORDER BY j.seq LIMIT"
-                " (SELECT MAX(1000, COUNT(*) / 10) FROM journal))"
-            ).rowcount
-            conn.execute("COMMIT")
+            with transaction(conn):
+                drops = self.outbox.drop_status(None, None)
+                deleted = conn.execute(
+                    "DELETE FROM journal WHERE seq IN (SELECT j.seq FROM journal j"
+                    " LEFT JOIN outbox o USING (seq) WHERE o.seq IS NULL ORDER BY j.seq LIMIT"
+                    " (SELECT MAX(1000, COUNT(*) / 10) FROM journal))"
+                ).rowcount
         except sqlite3.OperationalError:
-            conn.execute("ROLLBACK")
             return 0
-        self.spool_bytes -= freed
-        self.spool_count -= count
-        self.last_drops = by_type
-        return count + max(deleted, 0)
+        self.outbox.took(0, 0, drops)
+        self.last_drops = drops.by_type
+        return drops.rows + max(deleted, 0)
 
     last_drops: dict[str, int] = {}  # noqa: RUF012 - replaced, never mutated
 
-    # -- outbox -----------------------------------------------------------------------
     def delivered(self, seqs: Iterable[int]) -> None:
         """The cloud acknowledged these: they leave the outbox."""
-        rows = [(s,) for s in seqs]
-        if not rows:
-            return
-        conn = self.conn
-        # No fsync for this one: a deletion lost to a power cut only means the event is
-        # sent again (at least once, same id), while an fsync here 20 times a second stalled
-        # the hub's loop for ~5 ms each. The next batch's FULL commit syncs it anyway.
-        if self.synchronous == "full":
-            conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            sizes = 0
-            gone = 0
-            for (s,) in rows:
-                r = conn.execute("DELETE FROM outbox WHERE seq=? RETURNING size", (s,)).fetchone()
-                if r is not None:
-                    sizes += r[0]
-                    gone += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            if self.synchronous == "full":
-                conn.execute("PRAGMA synchronous=FULL")
-        self.spool_bytes -= sizes
-        self.spool_count -= gone
+        self.outbox.delivered(seqs)
 
     # -- commands ---------------------------------------------------------------------
     def command_seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]:
@@ -474,9 +431,7 @@ class Journal:
     def prune(self, journal_days: float, source_id_days: float, command_days: float) -> int:
         """Forget old delivered history, old device ids and old command replies."""
         t = now_ms()
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn) as conn:
             n = conn.execute(
                 "DELETE FROM journal WHERE received_ms < ? AND seq NOT IN (SELECT seq FROM outbox)",
                 (t - int(journal_days * 86_400_000),),
@@ -493,15 +448,7 @@ class Journal:
             conn.execute(
                 "DELETE FROM commands WHERE received_ms < ?", (t - int(command_days * 86_400_000),)
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return n
-
-    def rule_state(self) -> bytes | None:
-        row = self.conn.execute("SELECT blob FROM rule_state WHERE id=1").fetchone()
-        return bytes(row[0]) if row else None
 
 
 INTERNAL_ERROR = "internal_error"
@@ -541,8 +488,3 @@ def new_identity(conn: sqlite3.Connection) -> str:
     identity = EventIds().new()
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('journal_id', ?)", (identity,))
     return identity
-
-
-def decode_data(env: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = msgspec.json.decode(env)["data"]
-    return data

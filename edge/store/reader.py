@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import sqlite_utils
 
 from edge.model import JournaledEvent
-from edge.store.journal import connect, journal_identity, now_ms
+from edge.store.connection import connect
+from edge.store.journal import journal_identity, now_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class JournalReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.conn: sqlite3.Connection = connect(self.path, readonly=True)
+        self.db = sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -116,50 +119,37 @@ class JournalReader:
         del oldest
         return SpoolStats(int(n), int(size), age, drops, int(dead), self.last_seq())
 
+    # The CLI's listings: sqlite-utils reads the rows as dicts by column name, so a
+    # listing and its columns cannot drift apart the way positional tuples do.
     def dead_letters(self, limit: int = 50, reason: str | None = None) -> list[dict[str, Any]]:
-        q = "SELECT id, received_ms, device_id, topic, reason, detail, raw FROM dead_letters"
-        args: list[Any] = []
-        if reason:
-            q += " WHERE reason = ?"
-            args.append(reason)
-        q += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
-        out = []
-        for i, rms, dev, topic, why, detail, raw in self.conn.execute(q, args):
-            out.append(
-                {
-                    "id": i,
-                    "received": datetime.fromtimestamp(rms / 1000, UTC).isoformat(
-                        timespec="seconds"
-                    ),
-                    "device_id": dev,
-                    "topic": topic,
-                    "reason": why,
-                    "detail": detail,
-                    "raw": bytes(raw),
-                }
-            )
-        return out
+        rows = self.db["dead_letters"].rows_where(
+            "reason = ?" if reason else None,
+            [reason] if reason else [],
+            order_by="id desc",
+            limit=limit,
+        )
+        return [
+            {
+                "id": r["id"],
+                "received": datetime.fromtimestamp(r["received_ms"] / 1000, UTC).isoformat(
+                    timespec="seconds"
+                ),
+                "device_id": r["device_id"],
+                "topic": r["topic"],
+                "reason": r["reason"],
+                "detail": r["detail"],
+                "raw": bytes(r["raw"]),
+            }
+            for r in rows
+        ]
 
     def dead_letter_counts(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason"))
+        rows = self.db.query("SELECT reason, COUNT(*) AS n FROM dead_letters GROUP BY reason")
+        return {r["reason"]: r["n"] for r in rows}
 
     def devices(self) -> list[dict[str, Any]]:
-        cols = (
-            "device_id",
-            "online",
-            "since_ms",
-            "last_event_ms",
-            "events",
-            "errors",
-            "last_error",
-        )
-        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM devices ORDER BY device_id")
-        return [dict(zip(cols, r, strict=True)) for r in rows]
-
-    def command_reply(self, cmd_id: str) -> bytes | None:
-        row = self.conn.execute("SELECT reply FROM commands WHERE cmd_id=?", (cmd_id,)).fetchone()
-        return None if row is None or row[0] is None else bytes(row[0])
+        columns = "device_id, online, since_ms, last_event_ms, events, errors, last_error"
+        return list(self.db["devices"].rows_where(select=columns, order_by="device_id"))
 
     def rule_state(self) -> bytes | None:
         row = self.conn.execute("SELECT blob FROM rule_state WHERE id=1").fetchone()

@@ -9,7 +9,7 @@ import pytest
 from edge.config.hub import DeviceSection
 from edge.drivers.framing import Frame, make_framer
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver
+from edge.drivers.port import Driver
 from edge.drivers.profiles import ProfileSet
 from edge.drivers.registry import DriverEnv, build_drivers
 from edge.errors import ConfigError

@@ -11,7 +11,7 @@ import pytest
 
 from edge.config.hub import DeviceSection
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver
+from edge.drivers.port import Driver
 from edge.drivers.printer import PrinterStatus, decode_status
 from edge.drivers.profile_schema import PrinterSpec
 from edge.drivers.profiles import ProfileSet

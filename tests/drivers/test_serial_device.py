@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from edge.config.hub import DeviceSection
-from edge.drivers.link import Driver
+from edge.drivers.port import Driver
 from edge.drivers.profile_schema import Profile
 from edge.drivers.profiles import parse_profile
 from edge.drivers.registry import DriverEnv, build_driver

@@ -20,7 +20,7 @@ from edge.config.hub import CloudSection
 from edge.hub.gate import JournalGate
 from edge.hub.pipeline import JournalPipeline
 from edge.model import Event
-from edge.store import BatchResult, Journal, JournalReader
+from edge.store import Journal, JournalReader
 from edge.uplink import Uplink
 
 pytestmark = pytest.mark.faults
@@ -53,18 +53,18 @@ def test_a_cancelled_journal_call_queued_behind_a_commit_does_not_kill_the_journ
 
     async def scenario() -> list[int]:
         loop = asyncio.get_running_loop()
-        first = journal.write_batch([_event(1)])  # seq 1 committed, in the outbox
-        assert first.committed
-        pending = journal.write_batch([_event(2)], commit=False)
-        assert not pending.committed
-        commit = asyncio.ensure_future(gate.commit(journal.commit_pending))
-        await asyncio.sleep(0)  # the commit is on its thread: the gate is busy
+        journal.write_batch([_event(1)])  # seq 1 committed, in the outbox
+        stamped = journal.stamp([_event(2)])
+        gate.hold()
+        # The batch's rows are written and its COMMIT is on the thread: the gate is busy.
+        commit = asyncio.ensure_future(journal.write(stamped, commit_on=gate.on_thread))
+        await asyncio.sleep(0)
         flush = asyncio.ensure_future(loop.run_in_executor(gate, journal.delivered, [1]))
         later = asyncio.ensure_future(loop.run_in_executor(gate, journal.delivered, [2]))
         await asyncio.sleep(0)
         flush.cancel()  # the cloud connection dropped: _serve cancels the ack flusher
         await commit  # must not raise
-        journal.finish_pending()
+        gate.release()
         await asyncio.wait_for(later, 5)  # the calls queued after it still run
         return _outbox(tmp_path / "hall.db")
 
@@ -80,15 +80,15 @@ def test_a_journal_call_between_write_and_commit_neither_fails_nor_undoes_the_ba
     tmp_path: Path,
 ) -> None:
     """JournalPipeline._journal writes a batch with the transaction left open, then awaits
-    before `gate.commit` marks the gate busy; a journal call another task makes in that
+    its COMMIT on the gate's thread; in an earlier shape the gate was marked busy only after
+    that await began, and a journal call another task makes in that
     moment (the uplink's `delivered`) runs inline inside the open transaction: its BEGIN
     IMMEDIATE fails and its ROLLBACK undoes the batch. The ack flusher task dies on that
     error, so acknowledged events stay in the outbox (resent after every restart)."""
     journal = Journal(tmp_path / "hall.db", "test-hall", TZ)
     journal.write_batch([_event(1)])  # seq 1, acknowledged by the cloud below
     gate = JournalGate()
-    results: list[BatchResult] = []
-    pipeline = JournalPipeline(journal, gate, 500, results.append)
+    pipeline = JournalPipeline(journal, gate, 500)
 
     async def scenario() -> tuple[BaseException | None, list[int]]:
         loop = asyncio.get_running_loop()
@@ -136,7 +136,6 @@ def test_an_ack_flush_cancelled_in_the_gate_queue_keeps_its_acknowledgements(
             journal,
             gate,
             reader,
-            on_command=no_command,
             device_states=dict,
         )
         uplink._acked = [1, 2]  # the broker acknowledged both

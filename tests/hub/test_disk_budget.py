@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from edge.config import parse
 from edge.errors import ConfigError
-from edge.hub.app import Hub
+from edge.hub.build import build_hub
 
 
 def _raw(tmp_path: Path, **store: Any) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def test_a_budget_below_one_mib_is_refused_naming_the_key(tmp_path: Path) -> Non
 
 def test_the_budget_caps_the_journal_file(tmp_path: Path) -> None:
     cfg = parse(_raw(tmp_path, disk_max_bytes=2 << 20), "hall.toml")
-    hub = Hub(cfg)
+    hub = asyncio.run(build_hub(cfg))
     try:
         pages = hub.journal.conn.execute("PRAGMA max_page_count").fetchone()[0]
         page = hub.journal.conn.execute("PRAGMA page_size").fetchone()[0]
@@ -42,28 +43,22 @@ def test_the_budget_caps_the_journal_file(tmp_path: Path) -> None:
         assert other.execute("PRAGMA max_page_count").fetchone()[0] > pages
         other.close()
     finally:
-        hub.journal.close()
-        hub.reader.close()
-        hub.journal_executor.shutdown()
+        hub.close()
 
 
 def test_a_budget_larger_than_the_free_space_is_a_warning_at_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cfg = parse(_raw(tmp_path, disk_max_bytes=1 << 60), "hall.toml")  # an exabyte
-    with caplog.at_level(logging.WARNING, logger="edge.hub.app"):
-        hub = Hub(cfg)
-    hub.journal.close()
-    hub.reader.close()
-    hub.journal_executor.shutdown()
+    with caplog.at_level(logging.WARNING, logger="edge.hub.startup"):
+        hub = asyncio.run(build_hub(cfg))
+    hub.close()
     [warning] = [r.getMessage() for r in caplog.records if "disk_max_bytes" in r.getMessage()]
     assert "hall.toml: store.disk_max_bytes = 1152921504606846976" in warning
     assert "the disk will fill before the budget" in warning
     caplog.clear()
     cfg = parse(_raw(tmp_path, disk_max_bytes=1 << 20), "hall.toml")
-    with caplog.at_level(logging.WARNING, logger="edge.hub.app"):
-        hub = Hub(cfg)
-    hub.journal.close()
-    hub.reader.close()
-    hub.journal_executor.shutdown()
+    with caplog.at_level(logging.WARNING, logger="edge.hub.startup"):
+        hub = asyncio.run(build_hub(cfg))
+    hub.close()
     assert not [r for r in caplog.records if "disk_max_bytes" in r.getMessage()]

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from edge.hub.gate import JournalGate
 from edge.hub.pipeline import JournalPipeline
+from edge.hub.rules_stage import RulesStage
 from edge.model import Event, JournaledEvent
 from edge.mqttio import LinkOptions, MqttLink
+from edge.rules import Decision, RuleEngine, RuleSet
 from edge.store import INTERNAL_ERROR, BatchResult, Journal
 from tests.support.broker import Mosquitto
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
@@ -61,19 +63,28 @@ def test_an_event_the_journal_cannot_write_is_a_dead_letter_and_the_batch_goes_o
     assert "TypeError" in dead[0][2]
 
 
-def test_rules_that_raise_on_an_event_leave_it_journaled_and_forwarded(tmp_path: Path) -> None:
-    def decide(ev: JournaledEvent) -> bool:
+class _FailingEngine(RuleEngine):
+    """A rules engine with a bug on the event with n == 2; every other event is dropped."""
+
+    def evaluate(self, ev: JournaledEvent) -> Decision:
         if ev.data.get("n") == 2:
             raise ZeroDivisionError("a rule divided by zero")
-        return True
+        return Decision(False, [])
 
+
+def test_rules_that_raise_on_an_event_leave_it_journaled_and_forwarded(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "hall.db", "test-hall", TZ)
+    stage = RulesStage(_FailingEngine(RuleSet(), TZ, {}))
     try:
-        result = journal.write_batch([_good(1), _good(2), _good(3)], decide=decide)
-        assert journal.rule_errors == 1
+        batch = journal.stamp([_good(1), _good(2), _good(3)])
+        verdict = stage.decide(batch.events)
+        result = journal.write_now(batch, verdict.forward)
     finally:
         journal.close()
-    assert [w.forwarded for w in result.written] == [True, True, True]
+    assert stage.errors == 1
+    # The engine's own verdict (drop) holds where it gave one; the bug forwards.
+    assert [w.forwarded for w in result.written] == [False, True, False]
+    assert [w.event.seq for w in result.written] == [1, 2, 3]
 
 
 def test_a_batch_that_fails_is_retried_item_by_item_and_only_the_poison_is_dead(
@@ -86,7 +97,8 @@ def test_a_batch_that_fails_is_retried_item_by_item_and_only_the_poison_is_dead(
     written: list[BatchResult] = []
 
     async def scenario() -> None:
-        pipeline = JournalPipeline(journal, gate, 500, written.append)
+        pipeline = JournalPipeline(journal, gate, 500)
+        pipeline.on_written.append(lambda c: written.append(c.result))
         task = asyncio.create_task(pipeline.run())
         acks: list[int] = []
         for i, ev in enumerate([_good(1), Event("x.y", "pad-\ud800", {}), _good(2)]):

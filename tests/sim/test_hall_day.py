@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config.hub import DeviceSection
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver
+from edge.drivers.port import Driver
 from edge.drivers.profile_schema import PrinterSpec
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import DriverEnv, build_codec, build_drivers

@@ -12,7 +12,7 @@ import pytest
 from edge.config.hub import DeviceSection
 from edge.drivers.framing import Frame
 from edge.drivers.hotplug import PortWatcher
-from edge.drivers.link import Driver
+from edge.drivers.port import Driver
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import DriverEnv, build_driver
 from edge.errors import CommandError

@@ -1,0 +1,42 @@
+"""Pacing for the links: reconnect backoff and the backlog drain's token bucket."""
+
+from __future__ import annotations
+
+import random
+import time
+
+
+class Backoff:
+    """Exponential backoff with full jitter, so a hall full of hubs does not reconnect in step."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high, self.attempt = low, high, 0
+
+    def next(self) -> float:
+        cap = min(self.high, self.low * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(self.low / 2, cap)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class TokenBucket:
+    """Paces the backlog drain: `rate` events/s with a burst of one window."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.t = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+        self.t = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def wait_s(self) -> float:
+        return max(0.001, (1 - self.tokens) / self.rate)

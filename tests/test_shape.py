@@ -1,0 +1,76 @@
+"""The code's shape, kept (issue #13): exceptions under one root, modules named for what
+they hold, the benchmarks standing on the package alone."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import edge
+from edge.errors import EdgeError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Exceptions that must keep a third-party base for the library that raises them.
+THIRD_PARTY_BASES = {"edge.rules.conditions.MissingField"}  # simpleeval's lookup protocol
+
+
+def _edge_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(edge.__path__, "edge."):
+        if info.name.startswith("edge.faces") or info.name.endswith("__main__"):
+            continue  # dlib (checked by source below); __main__ runs the CLI
+        names.append(info.name)
+    return names
+
+
+def test_every_exception_of_the_package_is_an_edge_error() -> None:
+    strays = []
+    for name in _edge_modules():
+        module = importlib.import_module(name)
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseException)
+                and obj.__module__ == name
+                and not issubclass(obj, EdgeError)
+                and f"{name}.{obj.__name__}" not in THIRD_PARTY_BASES
+            ):
+                strays.append(f"{name}.{obj.__name__}")
+    assert len(_edge_modules()) > 80
+    assert not strays, f"exceptions outside the EdgeError root: {strays}"
+
+
+def test_the_face_package_raises_edge_errors_too() -> None:
+    strays = []
+    for path in (ROOT / "edge" / "faces").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(b) for b in node.bases}
+                if any(b.endswith(("Error", "Exception")) for b in bases) and not any(
+                    b.endswith(("EdgeError", "ConfigError", "StoreError", "CommandError"))
+                    for b in bases
+                ):
+                    strays.append(f"{path.name}:{node.name}")
+    assert not strays, strays
+
+
+def test_no_module_is_named_for_how_it_is_wired() -> None:
+    parts = sorted(p.name for p in (ROOT / "edge").rglob("*_part.py"))
+    assert not parts, f"modules named *_part.py: {parts} (name them for what they hold)"
+
+
+def test_the_benchmarks_do_not_import_the_tests() -> None:
+    offenders = []
+    for path in (ROOT / "bench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tests":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] == "tests" for a in node.names
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"bench/ imports tests/: {offenders}"
