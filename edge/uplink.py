@@ -57,6 +57,18 @@ class UplinkStats:
     _ack_times: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=50))
 
 
+@dataclass(slots=True)
+class _Drain:
+    """One connection's reading of the outbox: where the backlog ends (events journaled
+    later come live), where the outage ended (what is `resent`), and where it has read to."""
+
+    backlog_end: int
+    outage_end: int
+    cursor: int
+    bucket: TokenBucket
+    page: deque[OutboxRow] = field(default_factory=deque)
+
+
 # A command subscription not granted in this time: the connection is made again.
 SUBACK_S = 10.0
 
@@ -226,62 +238,25 @@ class Uplink:
         self._live_overflow = False
         self.stats.connected = True
         backlog_end = self.journal.last_seq
-        # Only what waited through the outage is `resent` and paced (no reconnect storm);
-        # events that overflowed the live queue later were never sent: they go at once.
-        outage_end = backlog_end
         window = max(1, min(self.cfg.window, link.server_receive_maximum))
-        link.publish(self.state_topic, self._state_payload("online"), 1, True)
-        for device_id, state in self.device_states().items():
-            link.publish(
-                f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
-            )
-        link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)], grant_within_s=SUBACK_S)
+        self._announce(link)
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
-        cursor = first if first is not None else backlog_end + 1
-        bucket = TokenBucket(self.cfg.drain_rate, float(window))
-        page: deque[OutboxRow] = deque()
+        drain = _Drain(
+            backlog_end,
+            backlog_end,
+            first if first is not None else backlog_end + 1,
+            TokenBucket(self.cfg.drain_rate, float(window)),
+        )
         flusher = asyncio.create_task(self._ack_flusher())
         link.closed.add_done_callback(lambda _f: self._wake.set())
         self._last_progress = time.monotonic()
         try:
             while link.is_open:
-                window_free = window - len(self._in_flight)
-                progressed = False
+                free = window - len(self._in_flight)
                 # Live events first: they are what the hall is doing now.
-                while window_free > 0 and self._live:
-                    seq, env, etype = self._live.popleft()
-                    if seq <= backlog_end:
-                        continue
-                    window_free -= self._send(link, seq, etype, env)
-                    progressed = True
-                if self._live_overflow and not self._live:
-                    # Fallen back to disk: the rest of this connection's events are backlog.
-                    backlog_end = self.journal.last_seq
-                    self._live_overflow = False
-                if window_free > 0 and cursor <= backlog_end:
-                    if not page:
-                        rows = await loop.run_in_executor(
-                            self.reader_executor, self.reader.outbox_page, cursor, 500
-                        )
-                        page.extend(r for r in rows if r.seq <= backlog_end)
-                        if not page:
-                            cursor = backlog_end + 1
-                    while page and window_free > 0:
-                        row = page[0]
-                        if row.seq <= outage_end:
-                            if not bucket.take():
-                                break
-                            sent = self._send(
-                                link, row.seq, row.type, envelope.mark_resent(row.envelope)
-                            )
-                            self.stats.resent += sent
-                        else:
-                            sent = self._send(link, row.seq, row.type, row.envelope)
-                        page.popleft()
-                        cursor = row.seq + 1
-                        window_free -= sent
-                        progressed = True
+                live, free = self._send_live(link, drain, free)
+                backlog, free = await self._send_backlog(link, drain, free)
                 if self._stalled():
                     self.stats.stalls += 1
                     log.error(
@@ -290,17 +265,70 @@ class Uplink:
                         len(self._in_flight),
                     )
                     return
-                if progressed:
+                if live or backlog:
                     await asyncio.sleep(0)
                     continue
                 self._wake.clear()
                 timeout = 0.5
-                if cursor <= min(backlog_end, outage_end) and window_free > 0:
-                    timeout = bucket.wait_s()
+                if drain.cursor <= min(drain.backlog_end, drain.outage_end) and free > 0:
+                    timeout = drain.bucket.wait_s()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
             flusher.cancel()
+
+    def _announce(self, link: MqttLink) -> None:
+        """On every connect: the hall's state, each device's, the command subscription."""
+        link.publish(self.state_topic, self._state_payload("online"), 1, True)
+        for device_id, state in self.device_states().items():
+            link.publish(
+                f"halls/{self.hall_id}/devices/{device_id}/state", _json.encode(state), 1, True
+            )
+        link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)], grant_within_s=SUBACK_S)
+
+    def _send_live(self, link: MqttLink, drain: _Drain, free: int) -> tuple[bool, int]:
+        sent = False
+        while free > 0 and self._live:
+            seq, env, etype = self._live.popleft()
+            if seq <= drain.backlog_end:
+                continue
+            free -= self._send(link, seq, etype, env)
+            sent = True
+        if self._live_overflow and not self._live:
+            # Fallen back to disk: the rest of this connection's events are backlog.
+            drain.backlog_end = self.journal.last_seq
+            self._live_overflow = False
+        return sent, free
+
+    async def _send_backlog(self, link: MqttLink, drain: _Drain, free: int) -> tuple[bool, int]:
+        """The outbox from `drain.cursor`: what waited through the outage is `resent` and
+        paced by the bucket (no reconnect storm); what overflowed the live queue later was
+        never sent and goes at once."""
+        if free <= 0 or drain.cursor > drain.backlog_end:
+            return False, free
+        page = drain.page
+        if not page:
+            rows = await asyncio.get_running_loop().run_in_executor(
+                self.reader_executor, self.reader.outbox_page, drain.cursor, 500
+            )
+            page.extend(r for r in rows if r.seq <= drain.backlog_end)
+            if not page:
+                drain.cursor = drain.backlog_end + 1
+        sent_any = False
+        while page and free > 0:
+            row = page[0]
+            if row.seq <= drain.outage_end:
+                if not drain.bucket.take():
+                    break
+                sent = self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
+                self.stats.resent += sent
+            else:
+                sent = self._send(link, row.seq, row.type, row.envelope)
+            page.popleft()
+            drain.cursor = row.seq + 1
+            free -= sent
+            sent_any = True
+        return sent_any, free
 
     def _send(self, link: MqttLink, seq: int, etype: str, env: bytes) -> int:
         """Publish one event; 1 if it is in flight, 0 if it could never be sent and is parked."""
