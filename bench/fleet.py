@@ -148,6 +148,21 @@ async def _figures(dsn: str) -> dict[str, float]:
     }
 
 
+def _real_halls(n: int, work: Path, mqtt_urls: list[str]) -> list[fleet_run.RealHall]:
+    """Real hubs on the nodes that stay up (a hub takes one URL; see docs/cloud.md)."""
+    halls = []
+    for i in range(n):
+        url = mqtt_urls[1 + i % (len(mqtt_urls) - 1)] if len(mqtt_urls) > 1 else mqtt_urls[0]
+        port = int(url.rsplit(":", 1)[1])
+        halls.append(fleet_run.RealHall(f"real-{i:02d}", work / f"real-{i:02d}", port, 20.0))
+    return halls
+
+
+def _median(values: list[Any]) -> Any:
+    """The upper median (None for none), as the figures have always been given."""
+    return sorted(values)[len(values) // 2] if values else None
+
+
 def fleet_scenario(
     args: argparse.Namespace,
     work: Path,
@@ -168,11 +183,7 @@ def fleet_scenario(
     try:
         for k in cons:
             k.start(timeout=60)
-        for i in range(args.hubs):
-            # Real hubs on the nodes that stay up (a hub takes one URL; see docs/cloud.md).
-            url = mqtt_urls[1 + i % (len(mqtt_urls) - 1)] if len(mqtt_urls) > 1 else mqtt_urls[0]
-            port = int(url.rsplit(":", 1)[1])
-            hubs.append(fleet_run.RealHall(f"real-{i:02d}", work / f"real-{i:02d}", port, 20.0))
+        hubs += _real_halls(args.hubs, work, mqtt_urls)
         for h in hubs:
             h.start()
         fleet = fleet_sim.Fleet.make(args.halls, mqtt_urls, rate=args.rate)
@@ -237,8 +248,7 @@ def fleet_scenario(
         for h in hubs:
             fleet_run.wait_until(lambda h=h: h.outbox_left() == 0, 180)
         expected = set(fleet.made())
-        for h in hubs:
-            expected |= {(h.hall_id, i) for i in h.journal_ids()}
+        expected |= {(h.hall_id, i) for h in hubs for i in h.journal_ids()}
         fleet_run.wait_until(lambda: not fleet_run.check(dsn, expected)[1], 120)
         drained_s = time.monotonic() - stopped
         stored, missing, dups, gaps = fleet_run.check(dsn, expected)
@@ -257,11 +267,7 @@ def fleet_scenario(
             "commands": len(answered),
             "commands_answered": sum(a is not None for a in answered),
             "commands_unanswered": [t for t, a in zip(targets, answered, strict=True) if a is None],
-            "command_p50_s": sorted(a for a in answered if a is not None)[
-                len([a for a in answered if a is not None]) // 2
-            ]
-            if any(a is not None for a in answered)
-            else None,
+            "command_p50_s": _median([a for a in answered if a is not None]),
             "events_per_s": figs["rows"] / figs["span_s"] if figs["span_s"] else 0.0,
             "p50_ms": figs["p50_ms"],
             "p99_ms": figs["p99_ms"],

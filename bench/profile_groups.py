@@ -52,13 +52,7 @@ def classify(filename: str, func: str) -> str:
     if "/edge/mqttio.py" in f:
         return "edge/mqttio.py (paho driven by asyncio)"
     if "/paho/mqtt/" in f:
-        if "/_packet.py" in f:
-            return "paho receive"
-        if func in _PAHO_SEND:
-            return "paho publish / ack"
-        if func in _PAHO_RECEIVE:
-            return "paho receive"
-        return "paho other"
+        return _paho_group(f, func)
     if "_socket.socket" in func or "_ssl" in func:
         return "socket syscalls"
     if "msgspec.json.Decoder" in func or "/edge/drivers/convention.py" in f:
@@ -70,6 +64,16 @@ def classify(filename: str, func: str) -> str:
     if "/logging/" in f:
         return "logging"
     return "other"
+
+
+def _paho_group(f: str, func: str) -> str:
+    if "/_packet.py" in f:
+        return "paho receive"
+    if func in _PAHO_SEND:
+        return "paho publish / ack"
+    if func in _PAHO_RECEIVE:
+        return "paho receive"
+    return "paho other"
 
 
 Key = tuple[str, int, str]

@@ -126,6 +126,11 @@ def make_data(rnd: random.Random, etype: str) -> dict[str, Any]:
             "level": rnd.choice([5, 5, 5, 5, 4, 4, 4, 3, 2, 1]),
             "dimensions": {"attitude": 5, "efficiency": 4, "competence": 5},
         }
+    return _device_data(rnd, etype)
+
+
+def _device_data(rnd: random.Random, etype: str) -> dict[str, Any]:
+    """make_data's events of the cameras, printers, robots, kiosks and desks."""
     if etype == "footfall.counted":
         return {
             "camera": "door",

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from cloud import devcluster_cli
 from edge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cloud.command import Outcome
 
 app = typer.Typer(
     help="hall-cloud: the reference consumer, command sender and report of a fleet of halls.",
@@ -21,9 +27,23 @@ app = typer.Typer(
 app.add_typer(devcluster_cli.app, name="devcluster")
 
 
-def fail(message: str, code: int = 1) -> None:
+# The options two commands share.
+Db = Annotated[str | None, typer.Option(help="postgresql://user@host/db (or HALL_CLOUD_DB).")]
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _url_of(given: str | None, env: str, schemes: Collection[str], option: str, kind: str) -> str:
+    """The URL of `option`, else of the environment variable `env`; a usage error if neither
+    is a URL of one of `schemes` (`kind` says which: "an mqtt://")."""
+    url = given or os.environ.get(env)
+    if not url or url.split("://", 1)[0] not in schemes:
+        fail(f"command line: {option}: expected {kind} URL (or {env}), got {url!r}", 2)
+    return url
 
 
 def _logging(level: str) -> None:
@@ -38,9 +58,7 @@ def consume(
         str | None,
         typer.Option(help="mqtt://host:port, mqtts://..., amqp://... (or HALL_CLOUD_BROKER)."),
     ] = None,
-    db: Annotated[
-        str | None, typer.Option(help="postgresql://user@host/db (or HALL_CLOUD_DB).")
-    ] = None,
+    db: Db = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="A TOML file with the same keys.")
     ] = None,
@@ -63,7 +81,7 @@ def consume(
     linger_ms: Annotated[
         int | None, typer.Option(help="How long a batch waits for more messages (20).")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: LogLevel = "info",
 ) -> None:
     """Store what the halls send (events, states, replies) in PostgreSQL, acking after commit."""
     from cloud.consume import consume as run  # noqa: PLC0415 - asyncpg only when consuming
@@ -112,36 +130,25 @@ def command(
     cmd_id: Annotated[
         str | None, typer.Option(help="The command's id (a fresh one if not given).")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+    log_level: LogLevel = "warning",
 ) -> None:
     """Send a command, resend it until a final reply or the deadline; print the reply (JSON).
 
     Exit status: 0 a final reply below 400, 1 a final reply of 400 or more, 3 no final
     reply before the deadline (the last interim reply, if any, is printed).
     """
-    import json  # noqa: PLC0415
-    import os  # noqa: PLC0415
-
     from cloud.command import parse_duration, send_command  # noqa: PLC0415
     from cloud.settings import BROKER_SCHEMES, ENV_BROKER, PROTOCOLS  # noqa: PLC0415
 
-    url = broker or os.environ.get(ENV_BROKER)
-    if not url or url.split("://", 1)[0] not in BROKER_SCHEMES:
-        fail(f"command line: --broker: expected an mqtt:// URL (or {ENV_BROKER}), got {url!r}", 2)
+    url = _url_of(broker, ENV_BROKER, BROKER_SCHEMES, "--broker", "an mqtt://")
     if protocol not in PROTOCOLS:
         fail(f'command line: --protocol: expected "5" or "3.1.1", got {protocol!r}', 2)
-    try:
-        arguments = json.loads(args)
-    except json.JSONDecodeError as exc:
-        fail(f"command line: --args: expected a JSON object ({exc})", 2)
-    if not isinstance(arguments, dict):
-        fail(f"command line: --args: expected a JSON object, got {args!r}", 2)
+    arguments = _json_object(args)
     try:
         deadline_s, every_s = parse_duration(deadline), parse_duration(every)
     except ValueError as exc:
         fail(f"command line: --deadline/--every: {exc}", 2)
     _logging(log_level)
-    assert url is not None
     outcome = asyncio.run(
         send_command(
             url,
@@ -155,6 +162,22 @@ def command(
             cmd_id=cmd_id,
         )
     )
+    _exit_with(outcome)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """--args as a JSON object; a usage error otherwise."""
+    try:
+        arguments = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"command line: --args: expected a JSON object ({exc})", 2)
+    if not isinstance(arguments, dict):
+        fail(f"command line: --args: expected a JSON object, got {text!r}", 2)
+    return arguments
+
+
+def _exit_with(outcome: Outcome) -> NoReturn:
+    """Print the reply (JSON) and exit: 0 final below 400, 1 final of 400 or more, 3 none."""
     if outcome.reply is None:
         typer.echo(json.dumps({"cmd_id": outcome.cmd_id, "code": None, "msg": "no reply"}))
         raise typer.Exit(3)
@@ -166,9 +189,7 @@ def command(
 
 @app.command()
 def report(
-    db: Annotated[
-        str | None, typer.Option(help="postgresql://user@host/db (or HALL_CLOUD_DB).")
-    ] = None,
+    db: Db = None,
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     day: Annotated[
         str | None, typer.Option(help="YYYY-MM-DD for 'events today' (today in --tz).")
@@ -179,7 +200,6 @@ def report(
     tz: Annotated[str, typer.Option(help="The halls' time zone.")] = "Asia/Shanghai",
 ) -> None:
     """Per hall: events today, last seen, open gaps, devices offline, the month's model counter."""
-    import os  # noqa: PLC0415
     import re  # noqa: PLC0415
     from datetime import date, datetime  # noqa: PLC0415
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
@@ -190,9 +210,7 @@ def report(
     from cloud import report as rep  # noqa: PLC0415
     from cloud.settings import DB_SCHEMES, ENV_DB  # noqa: PLC0415
 
-    dsn = db or os.environ.get(ENV_DB)
-    if not dsn or dsn.split("://", 1)[0] not in DB_SCHEMES:
-        fail(f"command line: --db: expected a postgresql:// URL (or {ENV_DB}), got {dsn!r}", 2)
+    dsn = _url_of(db, ENV_DB, DB_SCHEMES, "--db", "a postgresql://")
     if output not in ("text", "json"):
         fail(f"command line: --format: expected text or json, got {output!r}", 2)
     try:
@@ -209,7 +227,6 @@ def report(
         month = f"{prev.year:04d}-{prev.month:02d}"
     elif not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         fail(f"command line: --month: expected YYYY-MM, got {month!r}", 2)
-    assert dsn is not None
     try:
         reports = asyncio.run(rep.gather(dsn, the_day, zone, month))
     except (TimeoutError, OSError) as exc:

@@ -60,6 +60,26 @@ class Outcome:
     via: str  # "response_topic", "replies_topic" or "" (no reply)
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One command as published (again and again) and how its replies are recognised."""
+
+    cmd_id: str
+    device: str
+    topic: str
+    body: bytes
+    v5: bool
+    response_topic: str  # MQTT 5: where the hub answers this sender only
+
+    def properties(self) -> Properties | None:
+        if not self.v5:
+            return None
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.ResponseTopic = self.response_topic
+        props.CorrelationData = self.cmd_id.encode()
+        return props
+
+
 async def send_command(
     broker: str,
     hall: str,
@@ -74,26 +94,37 @@ async def send_command(
 ) -> Outcome:
     cmd_id = cmd_id or f"cloud-{secrets.token_hex(8)}"
     client_id = f"hall-cloud-cmd-{secrets.token_hex(4)}"
-    v5 = protocol == "5"
     deadline = datetime.now(UTC) + timedelta(seconds=deadline_s)
     body = msgspec.json.encode(
         {"cmd_id": cmd_id, "args": args, "deadline": deadline.isoformat(timespec="milliseconds")}
     )
-    replies_topic = f"halls/{hall}/replies/{device}"
-    response_topic = f"hall-cloud/responses/{client_id}"
-    props = None
-    if v5:
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.ResponseTopic = response_topic
-        props.CorrelationData = cmd_id.encode()
+    req = _Request(
+        cmd_id,
+        device,
+        f"halls/{hall}/commands/{device}/{name}",
+        body,
+        protocol == "5",
+        f"hall-cloud/responses/{client_id}",
+    )
+    ends = asyncio.get_running_loop().time() + deadline_s
+    async with _client(broker, client_id, req.v5) as client:
+        # MQTT 5: only our own response topic, not every reply of the hall.
+        await client.subscribe(
+            req.response_topic if req.v5 else f"halls/{hall}/replies/{device}", qos=1
+        )
+        # One reader that is never cancelled mid-message (see cloud/mqtt_source.py).
+        inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        reader = asyncio.create_task(_read(client, inbox))
+        try:
+            return await _exchange(client, inbox, req, ends, resend_s)
+        finally:
+            reader.cancel()
+
+
+def _client(broker: str, client_id: str, v5: bool) -> aiomqtt.Client:
     url = urlsplit(broker)
     tls = url.scheme == "mqtts"
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + deadline_s
-    last: dict[str, Any] | None = None
-    via = ""
-    sends = 0
-    async with aiomqtt.Client(
+    return aiomqtt.Client(
         url.hostname or "127.0.0.1",
         url.port or (8883 if tls else 1883),
         username=unquote(url.username) if url.username else None,
@@ -102,37 +133,51 @@ async def send_command(
         protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
         tls_context=ssl.create_default_context() if tls else None,
         timeout=10,
-    ) as client:
-        # MQTT 5: only our own response topic, not every reply of the hall.
-        await client.subscribe(response_topic if v5 else replies_topic, qos=1)
-        # One reader that is never cancelled mid-message (see cloud/mqtt_source.py).
-        inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
-        reader = asyncio.create_task(_read(client, inbox))
+    )
+
+
+async def _exchange(
+    client: aiomqtt.Client,
+    inbox: asyncio.Queue[aiomqtt.Message],
+    req: _Request,
+    ends: float,
+    resend_s: float,
+) -> Outcome:
+    """Publish every `resend_s` until a final reply or `ends` (the loop's time)."""
+    loop = asyncio.get_running_loop()
+    props = req.properties()
+    last: dict[str, Any] | None = None
+    via = ""
+    sends = 0
+    while loop.time() < ends:
+        await client.publish(req.topic, req.body, qos=1, properties=props)
+        sends += 1
+        log.info("command %s sent (%d)", req.cmd_id, sends)
+        next_send = min(loop.time() + resend_s, ends)
+        while (got := await _next_reply(inbox, req, next_send)) is not None:
+            msg, last = got
+            via = "response_topic" if msg.topic.value == req.response_topic else "replies_topic"
+            if is_final(req.device, last):
+                log.info("command %s: final %s via %s", req.cmd_id, last["code"], via)
+                return Outcome(req.cmd_id, last, True, sends, via)
+            log.info("command %s: interim reply %s", req.cmd_id, last["code"])
+    return Outcome(req.cmd_id, last, False, sends, via)
+
+
+async def _next_reply(
+    inbox: asyncio.Queue[aiomqtt.Message], req: _Request, until: float
+) -> tuple[aiomqtt.Message, dict[str, Any]] | None:
+    """The next reply to `req` that arrives before `until` (the loop's time), else None."""
+    loop = asyncio.get_running_loop()
+    while (left := until - loop.time()) > 0:
         try:
-            while loop.time() < ends:
-                await client.publish(
-                    f"halls/{hall}/commands/{device}/{name}", body, qos=1, properties=props
-                )
-                sends += 1
-                log.info("command %s sent (%d)", cmd_id, sends)
-                next_send = min(loop.time() + resend_s, ends)
-                while (left := next_send - loop.time()) > 0:
-                    try:
-                        msg = await asyncio.wait_for(inbox.get(), left)
-                    except TimeoutError:
-                        break
-                    reply = _reply_of(msg, cmd_id, v5)
-                    if reply is None:
-                        continue
-                    last = reply
-                    via = "response_topic" if msg.topic.value == response_topic else "replies_topic"
-                    if is_final(device, reply):
-                        log.info("command %s: final %s via %s", cmd_id, reply["code"], via)
-                        return Outcome(cmd_id, reply, True, sends, via)
-                    log.info("command %s: interim reply %s", cmd_id, reply["code"])
-        finally:
-            reader.cancel()
-    return Outcome(cmd_id, last, False, sends, via)
+            msg = await asyncio.wait_for(inbox.get(), left)
+        except TimeoutError:
+            return None
+        reply = _reply_of(msg, req.cmd_id, req.v5)
+        if reply is not None:
+            return msg, reply
+    return None
 
 
 async def _read(client: aiomqtt.Client, inbox: asyncio.Queue[aiomqtt.Message]) -> None:

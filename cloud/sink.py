@@ -290,7 +290,41 @@ async def _track_gaps(conn: Any, new: list[Any], now: datetime) -> None:
     for r in new:
         seqs.setdefault((r["hallid"], r["halljournal"]), []).append(r["hallseq"])
     keys = sorted(seqs)
-    halls, journals = [k[0] for k in keys], [k[1] for k in keys]
+    state = await _lock_journals(conn, keys, now)
+    open_gaps = await _open_gaps(conn, keys)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for key in keys:
+        changed = apply(state[key], open_gaps.get(key, []), seqs[key], now)
+        for g in changed:
+            if g.gap_id is None:
+                inserts.append((*key, g.from_seq, g.to_seq, g.first_seen, g.closed_at))
+            else:
+                updates.append((g.gap_id, g.from_seq, g.to_seq, g.closed_at))
+    await _save_journals(conn, keys, state, now)
+    if inserts:
+        await conn.executemany(
+            "INSERT INTO gaps (hallid, halljournal, from_seq, to_seq, first_seen, closed_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6)",
+            inserts,
+        )
+    if updates:
+        await conn.executemany(
+            "UPDATE gaps SET from_seq = $2, to_seq = $3, closed_at = $4 WHERE gap_id = $1",
+            updates,
+        )
+
+
+def _columns(keys: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """(hallid, halljournal) keys as the two arrays the queries unnest."""
+    return [k[0] for k in keys], [k[1] for k in keys]
+
+
+async def _lock_journals(
+    conn: Any, keys: list[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], JournalSeqs]:
+    """Each journal's row (made if new), locked for this transaction, as its JournalSeqs."""
+    halls, journals = _columns(keys)
     await conn.execute(
         "INSERT INTO journals (hallid, halljournal, first_seen, last_seen)"
         " SELECT h, j, $3, $3 FROM unnest($1::text[], $2::text[]) AS k(h, j)"
@@ -308,13 +342,17 @@ async def _track_gaps(conn: Any, new: list[Any], now: datetime) -> None:
         halls,
         journals,
     )
-    state = {
+    return {
         (r["hallid"], r["halljournal"]): JournalSeqs(
             r["first_hallseq"], r["max_hallseq"], r["reused_seqs"]
         )
         for r in rows
     }
-    open_rows = await conn.fetch(
+
+
+async def _open_gaps(conn: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Gap]]:
+    halls, journals = _columns(keys)
+    rows = await conn.fetch(
         "SELECT gap_id, g.hallid, g.halljournal, from_seq, to_seq, first_seen FROM gaps g"
         " JOIN unnest($1::text[], $2::text[]) AS k(h, jn)"
         " ON g.hallid = k.h AND g.halljournal = k.jn WHERE closed_at IS NULL",
@@ -322,19 +360,20 @@ async def _track_gaps(conn: Any, new: list[Any], now: datetime) -> None:
         journals,
     )
     open_gaps: dict[tuple[str, str], list[Gap]] = {}
-    for r in open_rows:
+    for r in rows:
         open_gaps.setdefault((r["hallid"], r["halljournal"]), []).append(
             Gap(r["from_seq"], r["to_seq"], r["first_seen"], r["gap_id"])
         )
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    for key in keys:
-        changed = apply(state[key], open_gaps.get(key, []), seqs[key], now)
-        for g in changed:
-            if g.gap_id is None:
-                inserts.append((*key, g.from_seq, g.to_seq, g.first_seen, g.closed_at))
-            else:
-                updates.append((g.gap_id, g.from_seq, g.to_seq, g.closed_at))
+    return open_gaps
+
+
+async def _save_journals(
+    conn: Any,
+    keys: list[tuple[str, str]],
+    state: dict[tuple[str, str], JournalSeqs],
+    now: datetime,
+) -> None:
+    halls, journals = _columns(keys)
     await conn.execute(
         "UPDATE journals j SET first_hallseq = u.f, max_hallseq = u.m, reused_seqs = u.r,"
         " last_seen = $6"
@@ -347,41 +386,39 @@ async def _track_gaps(conn: Any, new: list[Any], now: datetime) -> None:
         [state[k].reused for k in keys],
         now,
     )
-    if inserts:
-        await conn.executemany(
-            "INSERT INTO gaps (hallid, halljournal, from_seq, to_seq, first_seen, closed_at)"
-            " VALUES ($1,$2,$3,$4,$5,$6)",
-            inserts,
-        )
-    if updates:
-        await conn.executemany(
-            "UPDATE gaps SET from_seq = $2, to_seq = $3, closed_at = $4 WHERE gap_id = $1",
-            updates,
-        )
+
+
+def _newer_since_upsert(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """The upsert of a retained state row: an older `since` never overwrites a newer one."""
+    columns = (*keys, *values)
+    placeholders = ",".join(f"${i}" for i in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
+        f" WHERE {table}.since IS NULL OR excluded.since IS NULL"
+        f" OR excluded.since >= {table}.since"
+    )
+
+
+_HALL_STATE_UPSERT = _newer_since_upsert(
+    "hall_state", ("hallid",), ("state", "version", "since", "payload")
+)
+_DEVICE_STATE_UPSERT = _newer_since_upsert(
+    "device_state", ("hallid", "deviceid"), ("state", "since", "payload")
+)
 
 
 async def _upsert_states(conn: Any, p: _Parsed) -> None:
-    # Retained states may arrive late or twice (a reconnect, a second consumer): an older
-    # `since` never overwrites a newer one.
+    # Retained states may arrive late or twice (a reconnect, a second consumer).
     if p.halls:
         await conn.executemany(
-            "INSERT INTO hall_state (hallid, state, version, since, payload)"
-            " VALUES ($1,$2,$3,$4,$5)"
-            " ON CONFLICT (hallid) DO UPDATE SET state = excluded.state,"
-            " version = excluded.version, since = excluded.since, payload = excluded.payload,"
-            " updated_at = now()"
-            " WHERE hall_state.since IS NULL OR excluded.since IS NULL"
-            " OR excluded.since >= hall_state.since",
+            _HALL_STATE_UPSERT,
             [(s.hallid, s.state, s.version, s.since, s.payload) for s in p.halls.values()],
         )
     if p.devices:
         await conn.executemany(
-            "INSERT INTO device_state (hallid, deviceid, state, since, payload)"
-            " VALUES ($1,$2,$3,$4,$5)"
-            " ON CONFLICT (hallid, deviceid) DO UPDATE SET state = excluded.state,"
-            " since = excluded.since, payload = excluded.payload, updated_at = now()"
-            " WHERE device_state.since IS NULL OR excluded.since IS NULL"
-            " OR excluded.since >= device_state.since",
+            _DEVICE_STATE_UPSERT,
             [(s.hallid, s.deviceid, s.state, s.since, s.payload) for s in p.devices.values()],
         )
     if p.replies:

@@ -64,13 +64,10 @@ def build_app(parts: list[str] | None = None) -> typer.Typer:
 
     register_core(root)
     for name in PARTS if parts is None else parts:
+        # A part's module that is missing is a broken install: it raises here. Skipping it
+        # would drop its commands from --help and call them "no such command".
         module, _, attr = PARTS[name].partition(":")
-        try:
-            root.add_typer(getattr(importlib.import_module(module), attr or "app"), name=name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue  # a part not built yet in this tree
-            raise
+        root.add_typer(getattr(importlib.import_module(module), attr or "app"), name=name)
     return root
 
 
@@ -97,15 +94,21 @@ def run_cli(argv: Sequence[str]) -> int:
     """Run one command line and return its exit code; what goes wrong is one `error:` line.
 
     Exit codes: 0 done, 1 the command failed (a journal, a broker, a file it could not
-    use), 2 a usage or config mistake (nothing was started), 70 a bug in hall-edge: its
-    traceback is shown only with `--debug` (or HALL_EDGE_DEBUG=1).
+    use), 2 a usage or config mistake (nothing was started), 70 a bug in hall-edge or a
+    module of it missing: the traceback is shown only with `--debug` (or HALL_EDGE_DEBUG=1).
     """
     debug = _debug(argv)
     empty = _empty_value(argv)
     if empty is not None:
         err_line(f"hall-edge: {empty}: no option or argument of hall-edge takes an empty value")
         return 2
-    command = build_app(_parts(argv))
+    try:
+        command = build_app(_parts(argv))
+    except ModuleNotFoundError as exc:
+        if debug:
+            raise
+        err_line(f"hall-edge is incomplete ({exc}): reinstall it")
+        return 70
     try:
         result = command(args=list(argv), prog_name="hall-edge", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:

@@ -38,142 +38,145 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+def journal_show(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+    """Print the journal's identity, the `halljournal` of the events it journals."""
+    print(_reader(config).identity() or "-")
+
+
+def journal_new(config: CONFIG_OPTION = Path("hall.toml")) -> None:
+    """Give a journal restored from a copy a new identity (run it with the hub stopped).
+
+    The copy goes on from its last hallseq; the cloud tells its events from those the
+    original journal numbered the same way by the new `halljournal`.
+    """
+    cfg = load_config(config)
+    db = cfg.resolve(cfg.store.path)
+    if not db.exists():
+        fail(f"{config}: store.path: the journal {db} does not exist")
+    try:
+        conn = connect(db)
+        migrate(conn)
+        old = journal_identity(conn)
+        new = new_identity(conn)
+        conn.close()
+    except Exception as exc:
+        fail(f"{db}: cannot write the journal: {exc}")
+    print(f"{db}: halljournal {old or '-'} -> {new}")
+
+
+def run(
+    config: CONFIG_OPTION = Path("hall.toml"),
+    log_level: Annotated[
+        LogLevel, typer.Option(help="debug, info, warning or error.")
+    ] = LogLevel.info,
+) -> None:
+    """Run the hub in the foreground until SIGTERM or SIGINT."""
+    from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
+
+    cfg = load_config(config)
+    try:
+        # The whole config first, as `config check` does it: a mistake is reported
+        # before the journal (or anything else) is created.
+        check_config(cfg)
+    except EdgeError as exc:
+        fail(str(exc), code=2)
+    logging.basicConfig(
+        level=log_level.value.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # python-escpos calls basicConfig() when imported
+    )
+
+    async def main() -> None:
+        hub = await build_hub(cfg)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, hub.stop)
+        await hub.run()
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        # A config (or profile, or device setting) mistake: exit 2, which the systemd
+        # unit does not restart; restarting cannot fix the file.
+        fail(str(exc), code=2)
+    except EdgeError as exc:
+        fail(str(exc), code=1)
+
+
+def config_check(
+    file: Annotated[Path, typer.Argument(help="The config file to check.")],
+) -> None:
+    """Validate a config file and its device profiles; print a summary or the first error."""
+    from edge.hub.build import check_config  # noqa: PLC0415 - heavy imports
+
+    cfg = load_config(file)
+    try:
+        notes = check_config(cfg)
+    except EdgeError as exc:
+        fail(str(exc))
+    console.print(f"[green]ok[/] {file}: hall {cfg.hall.id}, {len(cfg.devices)} devices")
+    for note in notes:
+        console.print(f"  {note}")
+
+
+def outbox(config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table) -> None:
+    """The backlog waiting for the cloud: size, oldest age, drops."""
+    stats = _reader(config).stats()
+    age = "-" if stats.oldest_age_s is None else f"{stats.oldest_age_s:,.0f} s"
+    rows: list[dict[str, object]] = [
+        {"what": "events waiting", "value": stats.backlog},
+        {"what": "bytes waiting", "value": stats.backlog_bytes},
+        {"what": "oldest waiting", "value": age if fmt is Format.table else stats.oldest_age_s},
+        {"what": "last hallseq", "value": stats.last_seq},
+        {"what": "dead letters", "value": stats.dead_letters},
+    ]
+    rows += [{"what": f"dropped {t}", "value": n} for t, n in sorted(stats.drops.items())]
+    if not stats.drops:
+        rows.append({"what": "dropped", "value": 0})
+    cols = [Column("what", keep=True), Column("value", justify="right")]
+    show(fmt, cols, rows, title="outbox")
+
+
+def deadletters(
+    config: CONFIG_OPTION = Path("hall.toml"),
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines, one object per line (--format json).")
+    ] = False,
+    fmt: FORMAT_OPTION = Format.table,
+) -> None:
+    """Messages and frames that could not become events, with the reason."""
+    reader = _reader(config)
+    rows = reader.dead_letters(limit, reason)
+    if as_json:
+        fmt = Format.json
+    title = None
+    if fmt is Format.table:
+        title = dead_letters_title(reader.dead_letter_counts())
+        for r in rows:  # a glance in the table; csv and json have them whole
+            r["raw"] = r["raw"][:60]
+            r["detail"] = r["detail"][:80]
+    show(fmt, DEAD_LETTER_COLUMNS, rows, title=title)
+
+
+def status(config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table) -> None:
+    """Journal and device summary, read from the journal (works with the hub stopped)."""
+    show_device_status(config, fmt)
+
+
 def register_core(app: typer.Typer) -> None:
+    """Mount the core commands on the root app (they need none of the parts)."""
     config_app = typer.Typer(help="Check a hub config file.", no_args_is_help=True)
     app.add_typer(config_app, name="config")
     journal_app = typer.Typer(help="The journal's identity (halljournal).", no_args_is_help=True)
     app.add_typer(journal_app, name="journal")
-
-    @journal_app.command("identity")
-    def journal_show(config: CONFIG_OPTION = Path("hall.toml")) -> None:
-        """Print the journal's identity, the `halljournal` of the events it journals."""
-        print(_reader(config).identity() or "-")
-
-    @journal_app.command("new-identity")
-    def journal_new(config: CONFIG_OPTION = Path("hall.toml")) -> None:
-        """Give a journal restored from a copy a new identity (run it with the hub stopped).
-
-        The copy goes on from its last hallseq; the cloud tells its events from those the
-        original journal numbered the same way by the new `halljournal`.
-        """
-        cfg = load_config(config)
-        db = cfg.resolve(cfg.store.path)
-        if not db.exists():
-            fail(f"{config}: store.path: the journal {db} does not exist")
-        try:
-            conn = connect(db)
-            migrate(conn)
-            old = journal_identity(conn)
-            new = new_identity(conn)
-            conn.close()
-        except Exception as exc:
-            fail(f"{db}: cannot write the journal: {exc}")
-        print(f"{db}: halljournal {old or '-'} -> {new}")
-
-    @app.command()
-    def run(
-        config: CONFIG_OPTION = Path("hall.toml"),
-        log_level: Annotated[
-            LogLevel, typer.Option(help="debug, info, warning or error.")
-        ] = LogLevel.info,
-    ) -> None:
-        """Run the hub in the foreground until SIGTERM or SIGINT."""
-        from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
-
-        cfg = load_config(config)
-        try:
-            # The whole config first, as `config check` does it: a mistake is reported
-            # before the journal (or anything else) is created.
-            check_config(cfg)
-        except EdgeError as exc:
-            fail(str(exc), code=2)
-        logging.basicConfig(
-            level=log_level.value.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            force=True,  # python-escpos calls basicConfig() when imported
-        )
-
-        async def main() -> None:
-            hub = await build_hub(cfg)
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, hub.stop)
-            await hub.run()
-
-        try:
-            asyncio.run(main())
-        except ConfigError as exc:
-            # A config (or profile, or device setting) mistake: exit 2, which the systemd
-            # unit does not restart; restarting cannot fix the file.
-            fail(str(exc), code=2)
-        except EdgeError as exc:
-            fail(str(exc), code=1)
-
-    @config_app.command("check")
-    def config_check(
-        file: Annotated[Path, typer.Argument(help="The config file to check.")],
-    ) -> None:
-        """Validate a config file and its device profiles; print a summary or the first error."""
-        from edge.hub.build import check_config  # noqa: PLC0415 - heavy imports
-
-        cfg = load_config(file)
-        try:
-            notes = check_config(cfg)
-        except EdgeError as exc:
-            fail(str(exc))
-        console.print(f"[green]ok[/] {file}: hall {cfg.hall.id}, {len(cfg.devices)} devices")
-        for note in notes:
-            console.print(f"  {note}")
-
-    @app.command()
-    def outbox(
-        config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table
-    ) -> None:
-        """The backlog waiting for the cloud: size, oldest age, drops."""
-        stats = _reader(config).stats()
-        age = "-" if stats.oldest_age_s is None else f"{stats.oldest_age_s:,.0f} s"
-        rows: list[dict[str, object]] = [
-            {"what": "events waiting", "value": stats.backlog},
-            {"what": "bytes waiting", "value": stats.backlog_bytes},
-            {"what": "oldest waiting", "value": age if fmt is Format.table else stats.oldest_age_s},
-            {"what": "last hallseq", "value": stats.last_seq},
-            {"what": "dead letters", "value": stats.dead_letters},
-        ]
-        rows += [{"what": f"dropped {t}", "value": n} for t, n in sorted(stats.drops.items())]
-        if not stats.drops:
-            rows.append({"what": "dropped", "value": 0})
-        cols = [Column("what", keep=True), Column("value", justify="right")]
-        show(fmt, cols, rows, title="outbox")
-
-    @app.command()
-    def deadletters(
-        config: CONFIG_OPTION = Path("hall.toml"),
-        limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
-        reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="JSON lines, one object per line (--format json).")
-        ] = False,
-        fmt: FORMAT_OPTION = Format.table,
-    ) -> None:
-        """Messages and frames that could not become events, with the reason."""
-        reader = _reader(config)
-        rows = reader.dead_letters(limit, reason)
-        if as_json:
-            fmt = Format.json
-        title = None
-        if fmt is Format.table:
-            title = dead_letters_title(reader.dead_letter_counts())
-            for r in rows:  # a glance in the table; csv and json have them whole
-                r["raw"] = r["raw"][:60]
-                r["detail"] = r["detail"][:80]
-        show(fmt, DEAD_LETTER_COLUMNS, rows, title=title)
-
-    @app.command()
-    def status(
-        config: CONFIG_OPTION = Path("hall.toml"), fmt: FORMAT_OPTION = Format.table
-    ) -> None:
-        """Journal and device summary, read from the journal (works with the hub stopped)."""
-        show_device_status(config, fmt)
+    journal_app.command("identity")(journal_show)
+    journal_app.command("new-identity")(journal_new)
+    app.command()(run)
+    config_app.command("check")(config_check)
+    for command in (outbox, deadletters, status):
+        app.command()(command)
 
 
 DEAD_LETTER_COLUMNS = [

@@ -179,16 +179,6 @@ def _read_events(inline: list[str], path: Path | None) -> list[Any]:
     return items
 
 
-def _output_text(out: Command | Event) -> str:
-    if isinstance(out, Command):
-        args = json.dumps(dict(out.args), ensure_ascii=False)
-        return f"command {out.name} → {out.device_id} {args}"
-    data = dict(out.data)
-    if out.type == "alert.raised":
-        return f"alert [{data.get('severity')}] {data.get('message')} ({data.get('subject')})"
-    return f"event {out.type} from {out.device_id} {json.dumps(data, ensure_ascii=False)}"
-
-
 def _action_text(action: dict[str, Any]) -> str:
     kind = action.get("action", "?")
     if "error" in action:
@@ -313,18 +303,7 @@ def trace(
     fmt: FORMAT_OPTION = Format.table,
 ) -> None:
     """Show the last firings of a rule as the hub saved them: event, values, actions, errors."""
-    try:
-        cfg = load(config)
-        ruleset = _ruleset([], config, None)[0] if cfg.rules.enabled else RuleSet.empty()
-        tz = ZoneInfo(cfg.hall.timezone)
-        blob = read_state_blob(cfg.resolve(cfg.store.path))
-        engine = RuleEngine(
-            RuleSet.empty(), tz, {}, trace_depth=max(cfg.rules.trace_depth, limit, 1)
-        )
-        if blob is not None:
-            engine.load_state(blob)
-    except EdgeError as exc:
-        raise _fail(str(exc)) from None
+    ruleset, engine = _saved_engine(config, limit)
     known = (
         {r.id for r in ruleset.rules}
         | {f"window:{w.id}" for w in ruleset.windows}
@@ -342,22 +321,43 @@ def trace(
     if not entries and fmt is Format.table:
         _out().print(f"no firings recorded for {rule} yet", highlight=False)
         return
-    rows: list[dict[str, Any]] = []
-    for entry in entries:
-        ev = entry.get("event") or {}
-        event_text = " ".join(
-            str(ev[k]) for k in ("seq", "type", "device_id") if ev.get(k) is not None
+    show(
+        fmt,
+        TRACE_COLUMNS,
+        [_trace_row(rule, e) for e in entries],
+        title=f"{rule}: last {len(entries)} firings",
+    )
+
+
+TRACE_COLUMNS = [
+    Column("at", keep=True),
+    Column("event"),
+    Column("result"),
+    Column("values", drop=1),
+    Column("actions", "actions / errors"),
+]
+
+
+def _saved_engine(config: Path, limit: int) -> tuple[RuleSet, RuleEngine]:
+    """The hall's rules and an engine holding the state (and traces) the hub saved."""
+    try:
+        cfg = load(config)
+        ruleset = _ruleset([], config, None)[0] if cfg.rules.enabled else RuleSet.empty()
+        tz = ZoneInfo(cfg.hall.timezone)
+        blob = read_state_blob(cfg.resolve(cfg.store.path))
+        engine = RuleEngine(
+            RuleSet.empty(), tz, {}, trace_depth=max(cfg.rules.trace_depth, limit, 1)
         )
-        _, result, values, actions = _firing_row(rule, entry)
-        at = str(entry.get("at", ""))
-        rows.append(
-            {"at": at, "event": event_text, "result": result, "values": values, "actions": actions}
-        )
-    cols = [
-        Column("at", keep=True),
-        Column("event"),
-        Column("result"),
-        Column("values", drop=1),
-        Column("actions", "actions / errors"),
-    ]
-    show(fmt, cols, rows, title=f"{rule}: last {len(entries)} firings")
+        if blob is not None:
+            engine.load_state(blob)
+    except EdgeError as exc:
+        raise _fail(str(exc)) from None
+    return ruleset, engine
+
+
+def _trace_row(rule: str, entry: dict[str, Any]) -> dict[str, Any]:
+    ev = entry.get("event") or {}
+    event_text = " ".join(str(ev[k]) for k in ("seq", "type", "device_id") if ev.get(k) is not None)
+    _, result, values, actions = _firing_row(rule, entry)
+    at = str(entry.get("at", ""))
+    return {"at": at, "event": event_text, "result": result, "values": values, "actions": actions}

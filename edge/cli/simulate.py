@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -128,52 +128,53 @@ def printer(
     _run(lambda stop: solo.run_printer(port, paper, stop, _say))
 
 
-@app.command("robot")
-def robot(
-    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 30.0
-) -> None:
-    """A guide robot (vendor JSON): status reports, speak / navigate / lead / charge."""
-    _run(
-        lambda stop: solo.run_mqtt(
-            "robot", broker, serial=serial, every_s=every, stop=stop, say=_say
+class _MqttKind(NamedTuple):
+    name: str
+    every_s: float  # its default --every
+    help: str
+
+
+# The vendor MQTT devices: the same options and runner, each with its own pace and help.
+MQTT_KINDS = (
+    _MqttKind(
+        "robot",
+        30.0,
+        "A guide robot (vendor JSON): status reports, speak / navigate / lead / charge.",
+    ),
+    _MqttKind(
+        "kiosk",
+        20.0,
+        "A payment kiosk (vendor JSON): bill payments with the account number.",
+    ),
+    _MqttKind(
+        "feedback",
+        60.0,
+        "A feedback terminal (vendor JSON): complaints, suggestions, praise with a phone number.",
+    ),
+    _MqttKind(
+        "eform",
+        60.0,
+        "An e-form desk (vendor JSON): forms with the applicant's name, ID and phone.",
+    ),
+)
+
+
+def _add_mqtt_command(kind: _MqttKind) -> None:
+    def command(
+        broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = kind.every_s
+    ) -> None:
+        _run(
+            lambda stop: solo.run_mqtt(
+                kind.name, broker, serial=serial, every_s=every, stop=stop, say=_say
+            )
         )
-    )
+
+    command.__doc__ = kind.help  # typer's help text, as each command's docstring gave it
+    app.command(kind.name)(command)
 
 
-@app.command("kiosk")
-def kiosk(
-    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 20.0
-) -> None:
-    """A payment kiosk (vendor JSON): bill payments with the account number."""
-    _run(
-        lambda stop: solo.run_mqtt(
-            "kiosk", broker, serial=serial, every_s=every, stop=stop, say=_say
-        )
-    )
-
-
-@app.command("feedback")
-def feedback(
-    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 60.0
-) -> None:
-    """A feedback terminal (vendor JSON): complaints, suggestions, praise with a phone number."""
-    _run(
-        lambda stop: solo.run_mqtt(
-            "feedback", broker, serial=serial, every_s=every, stop=stop, say=_say
-        )
-    )
-
-
-@app.command("eform")
-def eform(
-    broker: Broker = "mqtt://127.0.0.1:1883", serial: Serial = None, every: Every = 60.0
-) -> None:
-    """An e-form desk (vendor JSON): forms with the applicant's name, ID and phone."""
-    _run(
-        lambda stop: solo.run_mqtt(
-            "eform", broker, serial=serial, every_s=every, stop=stop, say=_say
-        )
-    )
+for _kind in MQTT_KINDS:
+    _add_mqtt_command(_kind)
 
 
 @app.command("hall")

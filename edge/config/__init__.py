@@ -140,6 +140,15 @@ def _check_url(url: str, file: str, key: str) -> None:
 
 
 def _check(cfg: HubConfig, file: str) -> None:
+    """Every check beyond the types, in the order of the file's sections: the first error
+    found is the one reported."""
+    _check_hall(cfg, file)
+    _check_brokers(cfg, file)
+    _check_bounds(cfg, file)
+    check_queue(cfg.queue, file, _check_devices(cfg, file))
+
+
+def _check_hall(cfg: HubConfig, file: str) -> None:
     if (
         not cfg.hall.id
         or any(c in cfg.hall.id for c in "/+#")
@@ -157,6 +166,9 @@ def _check(cfg: HubConfig, file: str) -> None:
         raise ConfigError(
             file, "hall.timezone", "an IANA time zone like Asia/Shanghai", cfg.hall.timezone
         ) from None
+
+
+def _check_brokers(cfg: HubConfig, file: str) -> None:
     _check_url(cfg.hall_broker.url, file, "hall_broker.url")
     _check_url(cfg.cloud.url, file, "cloud.url")
     for section, name in ((cfg.hall_broker, "hall_broker"), (cfg.cloud, "cloud")):
@@ -177,6 +189,9 @@ def _check(cfg: HubConfig, file: str) -> None:
             raise ConfigError(
                 file, f"{name}.password_file", "either password or password_file, not both"
             )
+
+
+def _check_bounds(cfg: HubConfig, file: str) -> None:
     if cfg.cloud.window < 1 or cfg.cloud.window > 65535:
         raise ConfigError(
             file, "cloud.window", "a number of messages from 1 to 65535", cfg.cloud.window
@@ -198,6 +213,10 @@ def _check(cfg: HubConfig, file: str) -> None:
             f"at least {DISK_MIN_BYTES} bytes (1 MiB), or no key for no bound but the disk",
             cfg.store.disk_max_bytes,
         )
+
+
+def _check_devices(cfg: HubConfig, file: str) -> set[str]:
+    """The device ids, each checked; they are the ids the queue's devices may name."""
     seen: set[str] = set()
     for i, dev in enumerate(cfg.devices):
         key = f"devices[{i}].id"
@@ -215,4 +234,4 @@ def _check(cfg: HubConfig, file: str) -> None:
         if dev.id in seen:
             raise ConfigError(file, key, "an id used by one device only", dev.id)
         seen.add(dev.id)
-    check_queue(cfg.queue, file, seen)
+    return seen

@@ -7,6 +7,9 @@ so a hall turns it on deliberately. Bounds are checked here so that an installer
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from edge.config.hub import Section
 
 
@@ -15,6 +18,28 @@ def _require(ok: bool, key: str, expected: str, got: object) -> None:
     # section, so the key is named in the message itself.
     if not ok:
         raise ValueError(f"`{key}` to be {expected} (got {got!r})")
+
+
+# Each key's bounds: what it is expected to be (as the error says it) and the test of it.
+_BOUNDS: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
+    ("tolerance", "above 0 and at most 1", lambda v: 0 < v <= 1),
+    ("downscale", "0 (off) or a width of at least 160 pixels", lambda v: v == 0 or v >= 160),
+    ("upsample", "0, 1 or 2", lambda v: 0 <= v <= 2),
+    ("workers", "from 1 to 16", lambda v: 1 <= v <= 16),
+    ("visit_gap_min", "minutes above 0", lambda v: v > 0),
+    ("footfall_interval_s", "seconds from 1 to 86400", lambda v: 1 <= v <= 86_400),
+    ("footfall_iou", "above 0 and at most 1", lambda v: 0 < v <= 1),
+    ("footfall_min_frames", "at least 1", lambda v: v >= 1),
+    ("footfall_lost_frames", "at least 1", lambda v: v >= 1),
+    ("footfall_lost_s", "seconds above 0", lambda v: v > 0),
+    ("erase_check_interval_s", "at least 1 second", lambda v: v >= 1),
+    ("enroll_frame_max_age_s", "seconds above 0", lambda v: v > 0),
+    ("default_purpose", "a non-empty text", lambda v: bool(v.strip())),
+    ("max_enrolment_days", "days from 1 to 3650", lambda v: 1 <= v <= 3650),
+    ("max_frame_bytes", "at least 1024", lambda v: v >= 1024),
+    ("vault_path", "a file path", bool),
+    ("key_path", "a file path", bool),
+)
 
 
 class FacesSection(Section, frozen=True):
@@ -50,69 +75,9 @@ class FacesSection(Section, frozen=True):
     max_frame_bytes: int = 4_000_000
 
     def __post_init__(self) -> None:
-        _require(0 < self.tolerance <= 1, "tolerance", "above 0 and at most 1", self.tolerance)
-        _require(
-            self.downscale == 0 or self.downscale >= 160,
-            "downscale",
-            "0 (off) or a width of at least 160 pixels",
-            self.downscale,
-        )
-        _require(0 <= self.upsample <= 2, "upsample", "0, 1 or 2", self.upsample)
-        _require(1 <= self.workers <= 16, "workers", "from 1 to 16", self.workers)
-        _require(self.visit_gap_min > 0, "visit_gap_min", "minutes above 0", self.visit_gap_min)
-        _require(
-            1 <= self.footfall_interval_s <= 86_400,
-            "footfall_interval_s",
-            "seconds from 1 to 86400",
-            self.footfall_interval_s,
-        )
-        _require(
-            0 < self.footfall_iou <= 1, "footfall_iou", "above 0 and at most 1", self.footfall_iou
-        )
-        _require(
-            self.footfall_min_frames >= 1,
-            "footfall_min_frames",
-            "at least 1",
-            self.footfall_min_frames,
-        )
-        _require(
-            self.footfall_lost_frames >= 1,
-            "footfall_lost_frames",
-            "at least 1",
-            self.footfall_lost_frames,
-        )
-        _require(
-            self.footfall_lost_s > 0, "footfall_lost_s", "seconds above 0", self.footfall_lost_s
-        )
-        _require(
-            self.erase_check_interval_s >= 1,
-            "erase_check_interval_s",
-            "at least 1 second",
-            self.erase_check_interval_s,
-        )
-        _require(
-            self.enroll_frame_max_age_s > 0,
-            "enroll_frame_max_age_s",
-            "seconds above 0",
-            self.enroll_frame_max_age_s,
-        )
-        _require(
-            bool(self.default_purpose.strip()),
-            "default_purpose",
-            "a non-empty text",
-            self.default_purpose,
-        )
-        _require(
-            1 <= self.max_enrolment_days <= 3650,
-            "max_enrolment_days",
-            "days from 1 to 3650",
-            self.max_enrolment_days,
-        )
-        _require(
-            self.max_frame_bytes >= 1024, "max_frame_bytes", "at least 1024", self.max_frame_bytes
-        )
-        _require(bool(self.vault_path), "vault_path", "a file path", self.vault_path)
-        _require(bool(self.key_path), "key_path", "a file path", self.key_path)
+        for key, expected, ok in _BOUNDS:
+            value = getattr(self, key)
+            _require(ok(value), key, expected, value)
         _require(
             self.vault_path != self.key_path,
             "key_path",

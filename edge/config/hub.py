@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from os import PathLike
+from typing import Any, Literal, TypedDict
 
 import msgspec
 
@@ -29,6 +31,21 @@ class BrokerSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     cert: str | None = None
     key: str | None = None
     keepalive_s: int = 30
+
+    def tls_paths(self, resolve: Callable[[str], str | PathLike[str]]) -> TlsPaths:
+        """The TLS files as LinkOptions and TlsFiles take them (`**`): each through `resolve` (the
+        config's folder for a relative path), None when not set."""
+        return TlsPaths(
+            ca=str(resolve(self.ca)) if self.ca else None,
+            cert=str(resolve(self.cert)) if self.cert else None,
+            key=str(resolve(self.key)) if self.key else None,
+        )
+
+
+class TlsPaths(TypedDict):
+    ca: str | None
+    cert: str | None
+    key: str | None
 
 
 class HallBrokerSection(BrokerSection, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -20,12 +20,7 @@ NET_HINT = "check the uplink (4G router, firewall: outbound {port}) and cloud.ur
 
 def _files(ctx: Context) -> TlsFiles:
     assert ctx.cfg is not None
-    c, res = ctx.cfg.cloud, ctx.cfg.resolve
-    return TlsFiles(
-        str(res(c.ca)) if c.ca else None,
-        str(res(c.cert)) if c.cert else None,
-        str(res(c.key)) if c.key else None,
-    )
+    return TlsFiles(**ctx.cfg.cloud.tls_paths(ctx.cfg.resolve))
 
 
 def _handshake(sock: socket.socket, addr: BrokerAddress, files: TlsFiles, timeout: float) -> Check:

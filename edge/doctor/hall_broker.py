@@ -110,69 +110,72 @@ async def check_hall_broker(ctx: Context) -> list[Check]:
     cfg = ctx.cfg
     if cfg is None:
         return [warn("hall broker", "not checked: the config cannot be read")]
-    url = cfg.hall_broker.url
-    t = ctx.timeout_s
-    anonymous = await login(cfg, cfg.hall_broker, None, None, t)
+    anonymous = await login(cfg, cfg.hall_broker, None, None, ctx.timeout_s)
     if anonymous.outcome == "unreachable":
-        skipped = "not checked: the hall broker is unreachable"
-        return [
-            fail(
-                "hall broker",
-                anonymous.detail,
-                "systemctl start mosquitto-hall; journalctl -u mosquitto-hall -n 50",
-            ),
-            warn("anonymous refused", skipped),
-            warn("hub login", skipped),
-            warn("hub state", skipped),
-        ]
-    out = [ok("hall broker", f"{url} answers")]
-    if anonymous.outcome == "accepted":
-        out.append(
-            fail(
-                "anonymous refused",
-                f"{url} accepts logins without a user name",
-                f"allow_anonymous false in {ctx.layout.broker_conf}, then restart mosquitto-hall",
-            )
-        )
-    else:
-        out.append(ok("anonymous refused", f"anonymous login refused ({anonymous.detail})"))
-    binds = binds_client_ids(ctx)
+        return _unreachable(anonymous.detail)
+    return [
+        ok("hall broker", f"{cfg.hall_broker.url} answers"),
+        _anonymous_refused(ctx, cfg, anonymous),
+        _hub_login(ctx, cfg, anonymous) or await _live_hub_login(ctx, cfg),
+        await _hub_state(ctx, cfg, anonymous),
+    ]
+
+
+def _unreachable(detail: str) -> list[Check]:
+    skipped = "not checked: the hall broker is unreachable"
+    return [
+        fail(
+            "hall broker",
+            detail,
+            "systemctl start mosquitto-hall; journalctl -u mosquitto-hall -n 50",
+        ),
+        warn("anonymous refused", skipped),
+        warn("hub login", skipped),
+        warn("hub state", skipped),
+    ]
+
+
+def _anonymous_refused(ctx: Context, cfg: HubConfig, anonymous: Login) -> Check:
+    if anonymous.outcome != "accepted":
+        return ok("anonymous refused", f"anonymous login refused ({anonymous.detail})")
+    return fail(
+        "anonymous refused",
+        f"{cfg.hall_broker.url} accepts logins without a user name",
+        f"allow_anonymous false in {ctx.layout.broker_conf}, then restart mosquitto-hall",
+    )
+
+
+async def _live_hub_login(ctx: Context, cfg: HubConfig) -> Check:
+    """The hub's login tried for real (safe only where the broker does not bind ids)."""
     hb = cfg.hall_broker
-    checked = _hub_login(ctx, cfg, anonymous)
-    if checked is None:
-        live = await login(cfg, hb, hb.username, hb.password, t)
-        if live.outcome == "accepted":
-            checked = ok("hub login", f"{hb.username} logged in to {url}")
-        else:
-            checked = fail(
-                "hub login",
-                f"{hb.username} cannot log in: {live.detail}",
-                "hall-edge broker sync (makes the hub's account from hall.toml)",
-            )
-    out.append(checked)
-    reader = _state_reader(ctx, cfg, binds)
+    live = await login(cfg, hb, hb.username, hb.password, ctx.timeout_s)
+    if live.outcome == "accepted":
+        return ok("hub login", f"{hb.username} logged in to {hb.url}")
+    return fail(
+        "hub login",
+        f"{hb.username} cannot log in: {live.detail}",
+        "hall-edge broker sync (makes the hub's account from hall.toml)",
+    )
+
+
+async def _hub_state(ctx: Context, cfg: HubConfig, anonymous: Login) -> Check:
+    """The hub's retained state, read with an account that cannot disturb the hub."""
+    reader = _state_reader(ctx, cfg, binds_client_ids(ctx))
     if reader is None and anonymous.outcome == "accepted":
         reader = (None, None)
     if reader is None:
-        out.append(
-            warn(
-                "hub state",
-                f"not checked: no read-only account to read {STATE_TOPIC} with (the hall "
-                f"screens' passwords are in {ctx.layout.broker_secrets}, root only)",
-                "run the doctor as root; configure hall_broker.screens and run broker sync",
-            )
+        return warn(
+            "hub state",
+            f"not checked: no read-only account to read {STATE_TOPIC} with (the hall "
+            f"screens' passwords are in {ctx.layout.broker_secrets}, root only)",
+            "run the doctor as root; configure hall_broker.screens and run broker sync",
         )
-        return out
     user, password = reader
-    got = await login(cfg, hb, user, password, t, read=STATE_TOPIC)
+    got = await login(cfg, cfg.hall_broker, user, password, ctx.timeout_s, read=STATE_TOPIC)
     if got.outcome != "accepted":
-        out.append(
-            warn(
-                "hub state",
-                f"could not log in as {user!r} to read {STATE_TOPIC}: {got.detail}",
-                "hall-edge broker sync",
-            )
+        return warn(
+            "hub state",
+            f"could not log in as {user!r} to read {STATE_TOPIC}: {got.detail}",
+            "hall-edge broker sync",
         )
-    else:
-        out.append(_state(got.retained))
-    return out
+    return _state(got.retained)

@@ -27,7 +27,6 @@ class Login:
 def _options(
     cfg: HubConfig, section: BrokerSection, user: str | None, password: str | None, mqtt5: bool
 ) -> LinkOptions:
-    res = cfg.resolve
     return LinkOptions(
         url=section.url,
         # Never the hub's id: a broker hands a client id's session to its newest login.
@@ -37,9 +36,7 @@ def _options(
         keepalive_s=10,
         username=user,
         password=password,
-        ca=str(res(section.ca)) if section.ca else None,
-        cert=str(res(section.cert)) if section.cert else None,
-        key=str(res(section.key)) if section.key else None,
+        **section.tls_paths(cfg.resolve),
     )
 
 

@@ -89,11 +89,6 @@ class LineBook:
             )
         first.addresses[address] = device_id
 
-    def devices_on(self, key: str) -> list[str]:
-        """The devices declared on a line, for the status listing."""
-        d = self._declared.get(key)
-        return list(d.addresses.values()) if d else []
-
     async def join(self, key: str, endpoint: LineEndpoint) -> None:
         """Serve `endpoint` on line `key` until cancelled; the line runs while it has members."""
         running = self._running.get(key)

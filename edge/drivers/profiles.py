@@ -248,6 +248,13 @@ def _serial_only(p: Profile) -> None:
 
 def _check_serial(p: Profile) -> None:
     _serial_only(p)
+    _check_framer(p)
+    _check_frames(p)
+    _check_serial_encoders(p)
+    _check_serial_commands(p)
+
+
+def _check_framer(p: Profile) -> None:
     if p.framer is None:
         raise _fail(p, "framer", "a framer (one of " + ", ".join(FRAMER_NAMES) + ")")
     if p.framer.name not in FRAMER_NAMES:
@@ -259,6 +266,9 @@ def _check_serial(p: Profile) -> None:
     want = _KIND_FRAMERS.get(p.kind)
     if want is not None and p.framer.name != want:
         raise _fail(p, "framer.name", f"{want} for kind {p.kind}", p.framer.name)
+
+
+def _check_frames(p: Profile) -> None:
     for i, rule in enumerate(p.frames):
         bind_frame_converter(rule.converter, rule.params, p.source, f"frames[{i}].converter")
         if rule.recall is not None and rule.recall.command not in p.commands:
@@ -267,6 +277,10 @@ def _check_serial(p: Profile) -> None:
             )
         if rule.when.prefix_hex is not None:
             _hex(p, f"frames[{i}].when.prefix_hex", rule.when.prefix_hex)
+
+
+def _check_serial_encoders(p: Profile) -> None:
+    """The encoders of the acks, the poll and the hot-plug probe."""
     if p.ack is not None:
         bind_encoder(p.ack.encoder, p.ack.params, p.source, "ack.encoder")
     if p.poll is not None:
@@ -275,6 +289,9 @@ def _check_serial(p: Profile) -> None:
             raise _fail(p, "poll.interval_s", "seconds above 0", p.poll.interval_s)
     if p.match is not None and p.match.probe is not None:
         bind_encoder(p.match.probe.encoder, p.match.probe.params, p.source, "match.probe.encoder")
+
+
+def _check_serial_commands(p: Profile) -> None:
     names = set(known_settings(p)) | _BUILTIN_NAMES
     for name, cmd in p.commands.items():
         key = f"commands.{name}"
@@ -315,6 +332,24 @@ def _check_args(p: Profile, key: str, args: Mapping[str, Any]) -> None:
 
 def _check_mqtt(p: Profile) -> None:
     assert isinstance(p.transport, MqttLink)
+    _mqtt_only(p)
+    if p.transport.convention == "generic":
+        for key in ("messages", "replies"):
+            if getattr(p, key):
+                raise _fail(p, key, "none with convention: generic (hall/devices/{id}/... topics)")
+        return
+    names = set(p.settings) | {"device_id"}
+    for key, topic in _mqtt_topics(p):
+        unknown = template_names(topic) - names
+        if unknown:
+            raise _fail(p, key, f"placeholders among the settings {sorted(names)}", topic)
+        if "#" in topic[:-1]:
+            raise _fail(p, key, "'#' only at the end of a topic", topic)
+    if p.commands and not p.replies:
+        raise _fail(p, "replies", "a reply mapping when the device takes commands")
+
+
+def _mqtt_only(p: Profile) -> None:
     for key in ("framer", "ack", "poll", "printer"):
         if getattr(p, key) is not None:
             raise _fail(p, key, "no such section on an MQTT device (it is for serial devices)")
@@ -322,12 +357,10 @@ def _check_mqtt(p: Profile) -> None:
         raise _fail(p, "frames", "no such section on an MQTT device (use messages:)")
     if p.match is not None:
         raise _fail(p, "match", "no hot-plug match on an MQTT device")
-    if p.transport.convention == "generic":
-        for key in ("messages", "replies"):
-            if getattr(p, key):
-                raise _fail(p, key, "none with convention: generic (hall/devices/{id}/... topics)")
-        return
-    names = set(p.settings) | {"device_id"}
+
+
+def _mqtt_topics(p: Profile) -> list[tuple[str, str]]:
+    """(key, topic) of each message, reply, availability and command; each command checked."""
     topics = [(f"messages[{i}].topic", m.topic) for i, m in enumerate(p.messages)]
     topics += [(f"replies[{i}].topic", r.topic) for i, r in enumerate(p.replies)]
     if p.availability is not None:
@@ -339,11 +372,4 @@ def _check_mqtt(p: Profile) -> None:
             raise _fail(p, f"commands.{name}.encoder", "no encoder on an MQTT device")
         topics.append((f"commands.{name}.topic", cmd.topic))
         _check_args(p, f"commands.{name}", cmd.args)
-    for key, topic in topics:
-        unknown = template_names(topic) - names
-        if unknown:
-            raise _fail(p, key, f"placeholders among the settings {sorted(names)}", topic)
-        if "#" in topic[:-1]:
-            raise _fail(p, key, "'#' only at the end of a topic", topic)
-    if p.commands and not p.replies:
-        raise _fail(p, "replies", "a reply mapping when the device takes commands")
+    return topics

@@ -31,7 +31,7 @@ from edge.config import HubConfig
 from edge.drivers.profile_schema import Profile
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.errors import ConfigError, EdgeError
-from edge.install.layout import HUB_USER, SECRETS_MODE, Layout
+from edge.install.layout import BROKER_USER, HUB_USER, PASSWD_MODE, SECRETS_MODE, Layout
 
 Role = Literal["hub", "device", "screen"]
 
@@ -306,10 +306,10 @@ def broker_group(layout: Layout) -> str | None:
     try:
         import grp  # noqa: PLC0415
 
-        grp.getgrnam("mosquitto")
+        grp.getgrnam(BROKER_USER)
     except KeyError:
         return None
-    return "mosquitto"
+    return BROKER_USER
 
 
 def sync(
@@ -318,14 +318,51 @@ def sync(
     """Make the broker's password file, ACL and the installer's password file match `cfg`."""
     accounts = accounts_for(cfg, profiles)
     current = read_passwd(layout.broker_passwd)
-    known = read_secrets(layout.broker_secrets)
     result = SyncResult()
+    fresh = _new_passwords(
+        accounts,
+        current,
+        read_secrets(layout.broker_secrets),
+        str(cfg.hall_broker.password),
+        result,
+    )
     wanted = {a.user: a for a in accounts}
+    result.removed = sorted(u for u in current if u not in wanted)
+    acl = render_acl(accounts, cfg)
+    try:
+        old_acl = layout.broker_acl.read_text()
+    except OSError:
+        old_acl = None
+    result.acl_changed = old_acl != acl
+    result.passwd_changed = bool(fresh or result.removed)
+    if dry_run:
+        return result
+    layout.etc.mkdir(parents=True, exist_ok=True)
+    lines = {u: current[u] for u in wanted if u in current and u not in fresh}
+    lines.update(hash_passwords(fresh, layout.etc))
+    text = "".join(f"{u}:{lines[u]}\n" for u in wanted)  # in config order
+    group = broker_group(layout)
+    result.passwd_changed = write_private(layout.broker_passwd, text, PASSWD_MODE, group)
+    result.acl_changed = write_private(layout.broker_acl, acl, 0o644)
     hub = next(a for a in accounts if a.role == "hub")
-    hub_pw = str(cfg.hall_broker.password)
+    secret = {u: p for u, p in result.passwords.items() if u != hub.user}
+    write_private(layout.broker_secrets, render_secrets(secret), SECRETS_MODE)
+    return result
+
+
+def _new_passwords(
+    accounts: list[Account],
+    current: dict[str, str],
+    known: dict[str, str],
+    hub_pw: str,
+    result: SyncResult,
+) -> dict[str, str]:
+    """The clear passwords to hash, by user; `result` notes each account kept, made again
+    or created, and the clear passwords the installer's file keeps."""
     fresh: dict[str, str] = {}
     for a in accounts:
         if a.role == "hub":
+            # The hub's password is the config's: hashed again only when it changed.
             if a.user in current and password_matches(current[a.user], hub_pw):
                 result.kept.append(a.user)
             else:
@@ -339,27 +376,7 @@ def sync(
             fresh[a.user] = secrets.token_urlsafe(18)
             result.passwords[a.user] = fresh[a.user]
             result.created.append(a.user)
-    result.removed = sorted(u for u in current if u not in wanted)
-    acl = render_acl(accounts, cfg)
-    try:
-        old_acl = layout.broker_acl.read_text()
-    except OSError:
-        old_acl = None
-    result.acl_changed = old_acl != acl
-    result.passwd_changed = bool(fresh or result.removed)
-    if dry_run:
-        return result
-    layout.etc.mkdir(parents=True, exist_ok=True)
-    hashed = hash_passwords(fresh, layout.etc)
-    lines = {u: current[u] for u in wanted if u in current and u not in fresh}
-    lines.update(hashed)
-    text = "".join(f"{u}:{lines[u]}\n" for u in wanted)  # in config order
-    group = broker_group(layout)
-    result.passwd_changed = write_private(layout.broker_passwd, text, 0o640, group)
-    result.acl_changed = write_private(layout.broker_acl, acl, 0o644)
-    secret = {u: p for u, p in result.passwords.items() if u != hub.user}
-    write_private(layout.broker_secrets, render_secrets(secret), SECRETS_MODE)
-    return result
+    return fresh
 
 
 def reload_broker(layout: Layout, *, dry_run: bool = False) -> str:

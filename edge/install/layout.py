@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 # The names on a real box, relative to `/`.
 ETC = Path("etc/hall-edge")
@@ -22,7 +23,6 @@ BROKER_UNIT = "mosquitto-hall.service"
 HUB_USER = "hall-edge"
 HUB_GROUPS = ("dialout",)
 BROKER_USER = "mosquitto"
-SCREEN_USER = "hall-screen"
 DEV_HALL = Path("/dev/hall")  # udev symlinks /dev/hall/{device id}: never staged
 
 # Modes: the config and broker files hold secrets (passwords, TLS keys).
@@ -33,91 +33,50 @@ PASSWD_MODE = 0o640  # group mosquitto: the broker reads it
 SECRETS_MODE = 0o600  # the clear passwords, for the installer only
 
 
+class _Path:
+    """One path of a Layout: `rel` below its root, or below another of its paths."""
+
+    def __init__(self, rel: str | Path, under: _Path | None = None) -> None:
+        self.rel = Path(rel)
+        self.under = under
+
+    @overload
+    def __get__(self, layout: None, owner: object = None) -> _Path: ...
+    @overload
+    def __get__(self, layout: Layout, owner: object = None) -> Path: ...
+    def __get__(self, layout: Layout | None, owner: object = None) -> Path | _Path:
+        if layout is None:
+            return self  # looked up on the class (help(), introspection)
+        base = layout.root if self.under is None else self.under.__get__(layout)
+        return base / self.rel
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path of an installed box under `root`."""
 
     root: Path = Path("/")
 
-    def _at(self, rel: Path) -> Path:
-        return self.root / rel
-
-    @property
-    def etc(self) -> Path:
-        return self._at(ETC)
-
-    @property
-    def certs(self) -> Path:
-        return self.etc / "certs"
-
-    @property
-    def rules_dir(self) -> Path:
-        return self.etc / "rules.d"
-
-    @property
-    def config(self) -> Path:
-        return self.etc / "hall.toml"
-
-    @property
-    def broker_conf(self) -> Path:
-        return self.etc / "mosquitto-hall.conf"
-
-    @property
-    def broker_acl(self) -> Path:
-        return self.etc / "mosquitto-hall.acl"
-
-    @property
-    def broker_passwd(self) -> Path:
-        return self.etc / "mosquitto.passwd"
-
-    @property
-    def broker_secrets(self) -> Path:
-        """The clear passwords of the broker's accounts, root only, for the installer."""
-        return self.etc / "broker-passwords.txt"
-
-    @property
-    def broker_pid(self) -> Path:
-        return self._at(Path("run/mosquitto-hall.pid"))
-
-    @property
-    def state(self) -> Path:
-        return self._at(STATE)
-
-    @property
-    def journal(self) -> Path:
-        return self.state / "hall.db"
-
-    @property
-    def vault(self) -> Path:
-        return self.state / "faces.db"
-
-    @property
-    def face_key(self) -> Path:
-        return self.etc / "faces.key"
-
-    @property
-    def broker_state(self) -> Path:
-        return self._at(BROKER_STATE)
-
-    @property
-    def units(self) -> Path:
-        return self._at(UNITS)
-
-    @property
-    def hub_unit(self) -> Path:
-        return self.units / HUB_UNIT
-
-    @property
-    def broker_unit(self) -> Path:
-        return self.units / BROKER_UNIT
-
-    @property
-    def udev_rules(self) -> Path:
-        return self._at(UDEV_RULES)
-
-    @property
-    def bin(self) -> Path:
-        return self._at(BIN)
+    etc = _Path(ETC)
+    certs = _Path("certs", etc)
+    rules_dir = _Path("rules.d", etc)
+    config = _Path("hall.toml", etc)
+    broker_conf = _Path("mosquitto-hall.conf", etc)
+    broker_acl = _Path("mosquitto-hall.acl", etc)
+    broker_passwd = _Path("mosquitto.passwd", etc)
+    # The clear passwords of the broker's accounts, root only, for the installer.
+    broker_secrets = _Path("broker-passwords.txt", etc)
+    face_key = _Path("faces.key", etc)
+    broker_pid = _Path("run/mosquitto-hall.pid")
+    state = _Path(STATE)
+    journal = _Path("hall.db", state)
+    vault = _Path("faces.db", state)
+    broker_state = _Path(BROKER_STATE)
+    units = _Path(UNITS)
+    hub_unit = _Path(HUB_UNIT, units)
+    broker_unit = _Path(BROKER_UNIT, units)
+    udev_rules = _Path(UDEV_RULES)
+    bin = _Path(BIN)
 
     @property
     def staged(self) -> bool:

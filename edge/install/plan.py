@@ -210,129 +210,160 @@ def install_actions(
     `cfg` is the config being installed (None: the example, read once it is written),
     `config_text` its text, `keep_config` leaves an existing hall.toml as it is.
     """
-    real = not layout.staged
-    state: dict[str, bool] = {}
+    plan = _Install(layout, cfg, config_text, keep_config)
+    return [*plan.file_actions(), *plan.command_actions()]
 
-    def installed_cfg() -> HubConfig:
+
+class _Install:
+    """The install's actions and what they share: which kinds of file changed when checked
+    ("broker", "config", "units", "udev"), which the commands after them depend on."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        cfg: HubConfig | None,
+        config_text: Callable[[], str],
+        keep_config: bool,
+    ) -> None:
+        self.layout = layout
+        self.cfg = cfg
+        self.config_text = config_text
+        self.keep_config = keep_config
+        self.real = not layout.staged
+        self.changed: dict[str, bool] = {}
+
+    def installed_cfg(self) -> HubConfig:
         # The installed copy once written: its relative paths are relative to /etc/hall-edge.
-        if layout.config.exists() and (cfg is None or layout.config.read_text() == config_text()):
-            return load(layout.config)
-        assert cfg is not None
-        return cfg
+        config = self.layout.config
+        if config.exists() and (self.cfg is None or config.read_text() == self.config_text()):
+            return load(config)
+        assert self.cfg is not None
+        return self.cfg
 
-    def mark(name: str, action: Action) -> Action:
+    def mark(self, name: str, action: Action) -> Action:
+        """`action`, noting in `changed[name]` when its check finds something to change."""
         inner = action.check
 
         def check() -> tuple[str, str]:
             status, detail = inner()
-            state[name] = state.get(name, False) or status in CHANGES
+            self.changed[name] = self.changed.get(name, False) or status in CHANGES
             return status, detail
 
         action.check = check
         return action
 
-    user = Action(
-        f"system user {HUB_USER} (groups {', '.join(HUB_GROUPS)})",
-        lambda: (
-            (
-                "skipped",
-                "staged: would run " + "; ".join(" ".join(c) for c in _user_commands(layout)),
-            )
-            if not real
-            else ("unchanged", "")
-            if _user_exists(HUB_USER) and _in_groups(HUB_USER)
-            else ("create" if not _user_exists(HUB_USER) else "update", "")
-        ),
-        lambda: _make_user(layout),
-    )
-    broker_conf = mark(
-        "broker",
-        file(layout, layout.broker_conf, lambda: files.broker_conf(layout), 0o644),
-    )
+    def did_change(self, name: str) -> Callable[[], bool]:
+        return lambda: self.changed.get(name, False)
 
-    def accounts_check() -> tuple[str, str]:
-        if cfg is None and not layout.config.exists():
-            return "create", "from the example config's hub account"
-        result = sync(installed_cfg(), layout, dry_run=True)
-        state["broker"] = state.get("broker", False) or result.changed
-        if not result.changed:
-            return "unchanged", f"{len(result.kept)} accounts"
-        parts = [f"{len(result.created)} new", f"{len(result.removed)} removed"]
-        return ("create" if not layout.broker_passwd.exists() else "update"), ", ".join(parts)
+    def user(self) -> Action:
+        layout = self.layout
 
-    def accounts_apply() -> None:
-        sync(installed_cfg(), layout)
+        def check() -> tuple[str, str]:
+            if not self.real:
+                commands = "; ".join(" ".join(c) for c in _user_commands(layout))
+                return "skipped", f"staged: would run {commands}"
+            if not _user_exists(HUB_USER):
+                return "create", ""
+            return ("unchanged" if _in_groups(HUB_USER) else "update"), ""
 
-    accounts = Action(
-        f"broker accounts {layout.broker_passwd}, ACL {layout.broker_acl}",
-        accounts_check,
-        accounts_apply,
-    )
+        return Action(
+            f"system user {HUB_USER} (groups {', '.join(HUB_GROUPS)})",
+            check,
+            lambda: _make_user(layout),
+        )
 
-    def rules_text() -> str:
-        return udev_rules(installed_cfg()).text
+    def accounts(self) -> Action:
+        layout = self.layout
 
-    units = [
-        mark("units", file(layout, layout.hub_unit, files.hub_unit, 0o644)),
-        mark("units", file(layout, layout.broker_unit, files.broker_unit, 0o644)),
-    ]
-    return [
-        user,
-        directory(layout, layout.etc, ETC_MODE, HUB_USER),
-        directory(layout, layout.certs, 0o750, HUB_USER),
-        directory(layout, layout.rules_dir, 0o750, HUB_USER),
-        _state_dir(layout),
-        mark(
-            "config",
-            file(layout, layout.config, config_text, CONFIG_MODE, HUB_USER, keep=keep_config),
-        ),
-        broker_conf,
-        accounts,
-        *units,
-        mark("udev", file(layout, layout.udev_rules, rules_text, 0o644)),
-        file(layout, layout.bin, files.wrapper, 0o755),
-        command(
-            layout,
-            ["udevadm", "control", "--reload"],
-            lambda: state.get("udev", False),
-            "the udev rules changed",
-        ),
-        command(
-            layout,
-            ["udevadm", "trigger", "--subsystem-match=tty", "--action=add"],
-            lambda: state.get("udev", False),
-            "links for adapters already plugged in",
-        ),
-        command(
-            layout,
-            ["systemctl", "daemon-reload"],
-            lambda: state.get("units", False),
-            "the units changed",
-        ),
-        command(
-            layout,
-            ["systemctl", "disable", "--now", "mosquitto.service"],
-            lambda: not real or _unit_enabled("mosquitto.service"),
-            "Debian's broker would take port 1883",
-        ),
-        command(
-            layout,
-            ["systemctl", "enable", "--now", BROKER_UNIT, HUB_UNIT],
-            lambda: not real or not (_unit_enabled(BROKER_UNIT) and _unit_enabled(HUB_UNIT)),
-            "start at boot",
-        ),
-        Action(
-            "reload the hall broker",
-            lambda: _reload_check(layout, state.get("broker", False)),
-            lambda: _say(reload_broker(layout)),
-        ),
-        command(
-            layout,
-            ["systemctl", "restart", HUB_UNIT],
-            lambda: state.get("config", False) and (not real or _unit_active(HUB_UNIT)),
-            "the config changed",
-        ),
-    ]
+        def check() -> tuple[str, str]:
+            if self.cfg is None and not layout.config.exists():
+                return "create", "from the example config's hub account"
+            result = sync(self.installed_cfg(), layout, dry_run=True)
+            self.changed["broker"] = self.changed.get("broker", False) or result.changed
+            if not result.changed:
+                return "unchanged", f"{len(result.kept)} accounts"
+            parts = [f"{len(result.created)} new", f"{len(result.removed)} removed"]
+            return ("create" if not layout.broker_passwd.exists() else "update"), ", ".join(parts)
+
+        def apply() -> None:
+            sync(self.installed_cfg(), layout)
+
+        return Action(
+            f"broker accounts {layout.broker_passwd}, ACL {layout.broker_acl}", check, apply
+        )
+
+    def file_actions(self) -> list[Action]:
+        """The user, folders and files, in order."""
+        layout, mark = self.layout, self.mark
+
+        def rules_text() -> str:
+            return udev_rules(self.installed_cfg()).text
+
+        broker_conf = file(layout, layout.broker_conf, lambda: files.broker_conf(layout), 0o644)
+        config = file(
+            layout, layout.config, self.config_text, CONFIG_MODE, HUB_USER, keep=self.keep_config
+        )
+        return [
+            self.user(),
+            directory(layout, layout.etc, ETC_MODE, HUB_USER),
+            directory(layout, layout.certs, 0o750, HUB_USER),
+            directory(layout, layout.rules_dir, 0o750, HUB_USER),
+            _state_dir(layout),
+            mark("config", config),
+            mark("broker", broker_conf),
+            self.accounts(),
+            mark("units", file(layout, layout.hub_unit, files.hub_unit, 0o644)),
+            mark("units", file(layout, layout.broker_unit, files.broker_unit, 0o644)),
+            mark("udev", file(layout, layout.udev_rules, rules_text, 0o644)),
+            file(layout, layout.bin, files.wrapper, 0o755),
+        ]
+
+    def command_actions(self) -> list[Action]:
+        """The system commands after the files, each run only when what it needs changed."""
+        layout, real = self.layout, self.real
+        return [
+            command(
+                layout,
+                ["udevadm", "control", "--reload"],
+                self.did_change("udev"),
+                "the udev rules changed",
+            ),
+            command(
+                layout,
+                ["udevadm", "trigger", "--subsystem-match=tty", "--action=add"],
+                self.did_change("udev"),
+                "links for adapters already plugged in",
+            ),
+            command(
+                layout,
+                ["systemctl", "daemon-reload"],
+                self.did_change("units"),
+                "the units changed",
+            ),
+            command(
+                layout,
+                ["systemctl", "disable", "--now", "mosquitto.service"],
+                lambda: not real or _unit_enabled("mosquitto.service"),
+                "Debian's broker would take port 1883",
+            ),
+            command(
+                layout,
+                ["systemctl", "enable", "--now", BROKER_UNIT, HUB_UNIT],
+                lambda: not real or not (_unit_enabled(BROKER_UNIT) and _unit_enabled(HUB_UNIT)),
+                "start at boot",
+            ),
+            Action(
+                "reload the hall broker",
+                lambda: _reload_check(layout, self.changed.get("broker", False)),
+                lambda: _say(reload_broker(layout)),
+            ),
+            command(
+                layout,
+                ["systemctl", "restart", HUB_UNIT],
+                lambda: self.changed.get("config", False) and (not real or _unit_active(HUB_UNIT)),
+                "the config changed",
+            ),
+        ]
 
 
 def _say(_: str) -> None:
@@ -437,7 +468,6 @@ def _remove_if_empty(path: Path) -> Action:
 def uninstall_actions(layout: Layout, *, purge: bool) -> list[Action]:
     """What `hall-edge uninstall` does: units, rules, broker files and the command go; the
     config, journal and face vault stay unless `purge`."""
-    real = not layout.staged
     units = [layout.hub_unit, layout.broker_unit]
     actions = [
         command(
@@ -472,29 +502,39 @@ def uninstall_actions(layout: Layout, *, purge: bool) -> list[Action]:
         ),
     ]
     keep = kept_paths(layout)
-    if purge:
-        actions += [_remove(p) for p in keep]
-        actions += [_remove(layout.etc), _remove(layout.state)]
-        actions.append(
-            Action(
-                f"system user {HUB_USER}",
-                lambda: (
-                    ("skipped", f"staged: would run userdel {HUB_USER}")
-                    if not real
-                    else ("remove", "")
-                    if _user_exists(HUB_USER)
-                    else ("unchanged", "gone")
-                ),
-                lambda: run(["userdel", HUB_USER]) if real else None,
-            )
-        )
-    else:
-        for p in keep:
-            if p.exists():
-                kind = "folder" if p.is_dir() else "file"
-                actions.append(Action(f"{kind} {p}", lambda: ("kept", "--purge removes it")))
-        actions += [_remove_if_empty(layout.rules_dir), _remove_if_empty(layout.state)]
+    actions += _purge(layout, keep) if purge else _keep(layout, keep)
     return actions
+
+
+def _purge(layout: Layout, keep: list[Path]) -> list[Action]:
+    """--purge: what uninstall otherwise keeps, the hub's folders and its user go too."""
+    real = not layout.staged
+
+    def user_check() -> tuple[str, str]:
+        if not real:
+            return "skipped", f"staged: would run userdel {HUB_USER}"
+        return ("remove", "") if _user_exists(HUB_USER) else ("unchanged", "gone")
+
+    return [
+        *(_remove(p) for p in keep),
+        _remove(layout.etc),
+        _remove(layout.state),
+        Action(
+            f"system user {HUB_USER}",
+            user_check,
+            lambda: run(["userdel", HUB_USER]) if real else None,
+        ),
+    ]
+
+
+def _keep(layout: Layout, keep: list[Path]) -> list[Action]:
+    """Without --purge: the kept paths are said, folders left empty go."""
+    kept = [
+        Action(f"{'folder' if p.is_dir() else 'file'} {p}", lambda: ("kept", "--purge removes it"))
+        for p in keep
+        if p.exists()
+    ]
+    return [*kept, _remove_if_empty(layout.rules_dir), _remove_if_empty(layout.state)]
 
 
 def writable_notes(cfg: HubConfig, layout: Layout) -> list[str]:

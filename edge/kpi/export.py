@@ -10,7 +10,7 @@ from typing import Any
 
 from edge.kpi.figures import FeedbackCounts, Figures, PaymentMix
 from edge.kpi.model_window import ModelWindow
-from edge.kpi.reports import DayReport, MonthReport
+from edge.kpi.reports import DayReport, DayRow, MonthReport
 
 # Figure fields exported per row, in CSV column order.
 FIGURE_COLUMNS: tuple[str, ...] = (
@@ -94,11 +94,42 @@ def to_csv(report: DayReport | MonthReport, window: ModelWindow | None = None) -
     Payment and feedback columns are filled on hall and day rows only.
     """
     period = report.day.isoformat() if isinstance(report, DayReport) else report.month
+    buckets = _buckets(report)
+    rows = [_period_row(period, "hall", "hall", report, buckets)]
+    if isinstance(report, MonthReport):
+        for day in report.days:
+            rows.append(_period_row(day.day.isoformat(), "day", day.day.isoformat(), day, buckets))
+    blank_tail = [None] * (len(buckets) + 4 + len(FEEDBACK_COLUMNS))
+    model = set(window.counters) if window is not None else set()
+    for scope, groups in (
+        ("counter", report.counters),
+        ("staff", report.staff),
+        ("service", report.services),
+    ):
+        for f in groups:
+            mark = "1" if scope == "counter" and f.key in model else ""
+            rows.append(
+                [period, scope, f.key, mark, " ".join(f.members), *_figure_values(f), *blank_tail]
+            )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_header(buckets))
+    for values in rows:
+        writer.writerow("" if v is None else v for v in values)
+    return out.getvalue()
+
+
+def _buckets(report: DayReport | MonthReport) -> list[str]:
+    """The payment buckets of the columns: the report's, then any only some day has."""
     buckets = list(report.payments.counts)
     if isinstance(report, MonthReport):
         for day_row in report.days:
             buckets.extend(b for b in day_row.payments.counts if b not in buckets)
-    header = [
+    return buckets
+
+
+def _header(buckets: list[str]) -> list[str]:
+    return [
         "period",
         "scope",
         "key",
@@ -112,50 +143,22 @@ def to_csv(report: DayReport | MonthReport, window: ModelWindow | None = None) -
         "kiosk_failed",
         *FEEDBACK_COLUMNS,
     ]
-    blank_tail = [None] * (len(buckets) + 4 + len(FEEDBACK_COLUMNS))
-    model = set(window.counters) if window is not None else set()
-    rows: list[list[Any]] = [
-        [
-            period,
-            "hall",
-            "hall",
-            "",
-            "",
-            *_figure_values(report.hall),
-            *_mix_values(report.payments, buckets),
-            *_feedback_values(report.feedback),
-        ]
+
+
+def _period_row(
+    period: str, scope: str, key: str, part: DayReport | MonthReport | DayRow, buckets: list[str]
+) -> list[Any]:
+    """A hall or day row: its figures, payment mix and feedback."""
+    return [
+        period,
+        scope,
+        key,
+        "",
+        "",
+        *_figure_values(part.hall),
+        *_mix_values(part.payments, buckets),
+        *_feedback_values(part.feedback),
     ]
-    if isinstance(report, MonthReport):
-        for day in report.days:
-            rows.append(
-                [
-                    day.day.isoformat(),
-                    "day",
-                    day.day.isoformat(),
-                    "",
-                    "",
-                    *_figure_values(day.hall),
-                    *_mix_values(day.payments, buckets),
-                    *_feedback_values(day.feedback),
-                ]
-            )
-    for scope, groups in (
-        ("counter", report.counters),
-        ("staff", report.staff),
-        ("service", report.services),
-    ):
-        for f in groups:
-            mark = "1" if scope == "counter" and f.key in model else ""
-            rows.append(
-                [period, scope, f.key, mark, " ".join(f.members), *_figure_values(f), *blank_tail]
-            )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for values in rows:
-        writer.writerow("" if v is None else v for v in values)
-    return out.getvalue()
 
 
 def to_json(report: DayReport | MonthReport, window: ModelWindow | None = None) -> str:

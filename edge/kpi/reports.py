@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -41,10 +41,11 @@ class DayRow(msgspec.Struct, frozen=True, kw_only=True):
     feedback: FeedbackCounts
 
 
-class DayReport(msgspec.Struct, frozen=True, kw_only=True):
-    """Every figure of one hall day. Counters and staff are ranked by the model-counter rule."""
+class _Report(msgspec.Struct, frozen=True, kw_only=True):
+    """The figures a day and a month report both have; `period` names the report's own field
+    (its `day` or `month`)."""
 
-    day: date
+    period: ClassVar[str]
     timezone: str
     hall: Figures
     counters: tuple[Figures, ...]
@@ -54,28 +55,27 @@ class DayReport(msgspec.Struct, frozen=True, kw_only=True):
     feedback: FeedbackCounts
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (days as YYYY-MM-DD); the `kpi.daily` event's data."""
+        """Plain JSON-ready dict (days as YYYY-MM-DD), the period and its day or month first."""
         out: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
-        return {"period": "day", **out}
+        return {"period": self.period, self.period: out.pop(self.period), **out}
 
 
-class MonthReport(msgspec.Struct, frozen=True, kw_only=True):
+class DayReport(_Report, frozen=True, kw_only=True):
+    """Every figure of one hall day. Counters and staff are ranked by the model-counter rule.
+
+    Its dict is the `kpi.daily` event's data.
+    """
+
+    period: ClassVar[str] = "day"
+    day: date
+
+
+class MonthReport(_Report, frozen=True, kw_only=True):
     """Every figure of one hall month, with one row per day."""
 
+    period: ClassVar[str] = "month"
     month: str
-    timezone: str
-    hall: Figures
-    counters: tuple[Figures, ...]
-    staff: tuple[Figures, ...]
-    services: tuple[Figures, ...]
-    payments: PaymentMix
-    feedback: FeedbackCounts
     days: tuple[DayRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (days as YYYY-MM-DD)."""
-        out: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
-        return {"period": "month", **out}
 
 
 def zone_name(tz: tzinfo) -> str:

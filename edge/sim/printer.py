@@ -114,7 +114,3 @@ class PrinterSim:
                 self.jobs.append(job)
                 self.paper.left -= 1
                 self.printed.set()
-
-    def text_of(self, job: bytes, encoding: str = "gb18030") -> str:
-        """A job's printable text (control codes dropped), for checks."""
-        return job.decode(encoding, "ignore")

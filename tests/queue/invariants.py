@@ -20,6 +20,47 @@ TICK_RESULTS = {
 }
 
 
+def _check_cause(e: JournaledEvent, by_seq: dict[int, JournaledEvent]) -> None:
+    """A result is the hub's, caused by an input, or a tick's (a day's end says so)."""
+    assert e.device_id == "hub"
+    if e.causation is None:
+        assert e.type in TICK_RESULTS, e
+        if e.type in (c.TICKET_ABANDONED, c.COUNTER_STATE_CHANGED):
+            assert e.data.get("day_end") is True, e
+    else:
+        assert by_seq[e.causation].type in c.INPUT_TYPES, e
+
+
+def _count_call(
+    t: str, lane: str, normals: bool, streak: int, section: QueueSection, calls: Tally[str]
+) -> int:
+    """Count a first call of `t` from `lane`; its service's new streak of priority calls.
+
+    `normals`: normal tickets of the service were waiting (the share rule applies)."""
+    max_in_row = section.priority.max_in_row
+    if lane == c.PRIORITY_LANE:
+        calls["priority"] += 1
+        assert not normals or streak < max_in_row, f"priority share broken calling {t}"
+        return streak + 1
+    calls["normal"] += 1
+    if streak >= max_in_row:
+        calls["share_forced"] += 1
+    return 0
+
+
+def _release(
+    t: str,
+    waiting: dict[str, Any],
+    held_by: dict[str, int],
+    holding: dict[int, str],
+) -> None:
+    """Take `t` off the counter holding it, else out of the waiting tickets."""
+    if t in held_by:
+        holding.pop(held_by.pop(t))
+    else:
+        waiting.pop(t)
+
+
 def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[str, Any]:
     """Assert every invariant; return a few counts for the caller's own asserts."""
     by_seq = {e.seq: e for e in events}
@@ -34,7 +75,7 @@ def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[s
     ends: Tally[str] = Tally()
     issued: list[str] = []
     numbers: dict[str, list[int]] = defaultdict(list)
-    priority_calls = normal_calls = share_forced = 0
+    calls: Tally[str] = Tally()  # "priority", "normal" and "share_forced" calls
     info: dict[str, tuple[str, datetime, int]] = {}  # ticket -> (lane, issued_at, issue seq)
     ratings_open: set[str] = set()
     rating_ends: Tally[str] = Tally()
@@ -42,13 +83,7 @@ def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[s
     for e in events:
         d = e.data
         if e.type in c.RESULT_TYPES:
-            assert e.device_id == "hub"
-            if e.causation is None:
-                assert e.type in TICK_RESULTS, e
-                if e.type in (c.TICKET_ABANDONED, c.COUNTER_STATE_CHANGED):
-                    assert d.get("day_end") is True, e
-            else:
-                assert by_seq[e.causation].type in c.INPUT_TYPES, e
+            _check_cause(e, by_seq)
         if e.type == c.TICKET_ISSUED:
             t = d["ticket_no"]
             assert t not in waiting and t not in held_by and ends[t] == 0, f"{t} issued twice"
@@ -88,17 +123,7 @@ def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[s
                         w[0] == service and w[1] == c.NORMAL_LANE and w[4] is None
                         for w in waiting.values()
                     )
-                    if lane == c.PRIORITY_LANE:
-                        priority_calls += 1
-                        assert not normals or streak[service] < section.priority.max_in_row, (
-                            f"priority share broken calling {t}"
-                        )
-                        streak[service] += 1
-                    else:
-                        normal_calls += 1
-                        if streak[service] >= section.priority.max_in_row:
-                            share_forced += 1
-                        streak[service] = 0
+                    streak[service] = _count_call(t, lane, normals, streak[service], section, calls)
                 del waiting[t]
                 held_by[t] = k
                 holding[k] = t
@@ -106,20 +131,15 @@ def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[s
                 assert held_by.get(t) == k, f"recall of {t} at {k} which does not hold it"
         elif e.type == c.TICKET_TRANSFERRED:
             t = d["ticket_no"]
-            if t in held_by:
-                holding.pop(held_by.pop(t))
-            else:
-                waiting.pop(t)
+            _release(t, waiting, held_by, holding)
             # The original issue time and lane stay with the ticket.
             waiting[t] = (d["service"], *info[t], d["to_counter"])
         elif e.type in (c.TICKET_COMPLETED, c.TICKET_ABANDONED):
             t = d["ticket_no"]
             ends[t] += 1
-            if t in held_by:
-                holding.pop(held_by.pop(t))
-            else:
-                assert e.type == c.TICKET_ABANDONED and d.get("day_end"), f"{t} ended unheld"
-                waiting.pop(t)
+            unheld_ok = e.type == c.TICKET_ABANDONED and d.get("day_end")
+            assert t in held_by or unheld_ok, f"{t} ended unheld"
+            _release(t, waiting, held_by, holding)
         elif e.type == c.RATING_REQUESTED:
             ratings_open.add(d["rating_id"])
         elif e.type in (c.RATING_RECEIVED, c.RATING_TIMED_OUT):
@@ -135,8 +155,8 @@ def check_journal(events: list[JournaledEvent], section: QueueSection) -> dict[s
     assert all(n == 1 for n in rating_ends.values()) and not ratings_open
     return {
         "issued": len(issued),
-        "priority_calls": priority_calls,
-        "normal_calls": normal_calls,
-        "share_forced": share_forced,
+        "priority_calls": calls["priority"],
+        "normal_calls": calls["normal"],
+        "share_forced": calls["share_forced"],
         "ratings": len(rating_ends),
     }
