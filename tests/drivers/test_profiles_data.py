@@ -154,12 +154,7 @@ def test_the_good_example_loads() -> None:
         ("PRT,{ticket_no}", "PRT,{ticket}", "line 19: commands.ticket.print.params", "ticket"),
         ("    encoder: text", "    encoder: txt", "line 18: commands.ticket.print.encoder", "text"),
         ("  type: serial", "  type: serail", "line 5: transport.type", "mqtt"),
-        (
-            "vendor: Acme",
-            "vendor: Acme\nencoding: klingon",
-            "line 2: encoding",
-            "gb18030",
-        ),
+        ("vendor: Acme", "vendor: Acme\nencoding: klingon", "line 2: encoding", "gb18030"),
     ],
 )
 def test_each_mistake_names_line_key_and_expectation(
