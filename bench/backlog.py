@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import (
     HALL_ID,
-    Broker,
     HubRun,
     loadavg,
     machine,
@@ -45,6 +44,7 @@ from common import (
     print_table,
     proc_status,
     save,
+    started_broker,
     write_hub_config,
 )
 from peers import consume, generate, spawn
@@ -88,7 +88,7 @@ def prefill(db: Path, events: int, devices: int = 10, batch: int = 10_000) -> di
 
 
 def drain(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    hall, cloud = Broker(folder, "hall-broker"), Broker(folder, "cloud-broker")
+    hall, cloud = started_broker(folder, "hall-broker"), started_broker(folder, "cloud-broker")
     ctx = mp.get_context("fork")
     # Raised to the real total once the live generator has stopped; until then, no end.
     expect = ctx.Value("q", 2**62)
@@ -96,7 +96,9 @@ def drain(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     ready, go, stop_live = ctx.Event(), ctx.Event(), ctx.Event()
     out_c: Any = ctx.Queue()
     out_g: Any = ctx.Queue()
-    cfg = write_hub_config(folder, hall.url, cloud.url, cloud=[f"drain_rate = {args.drain_rate}"])
+    cfg = write_hub_config(
+        folder, hall.url, cloud.url, tables={"cloud": {"drain_rate": args.drain_rate}}
+    )
     consumer = spawn(
         consume, cloud.url, expect, ready, out_c, 60.0, 7200.0, args.events + 10**6, progress
     )

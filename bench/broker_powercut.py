@@ -27,12 +27,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,8 +40,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import paho.mqtt.client as paho
-from common import Broker, HubRun, cpu_s, free_port, machine, print_table, save, write_hub_config
+from common import HubRun, cpu_s, machine, print_table, save, started_broker, write_hub_config
 from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.sim.mosquitto import Mosquitto
 
 SETTINGS: dict[str, list[str]] = {
     "interval 5 s (today)": ["autosave_interval 5"],
@@ -56,64 +54,10 @@ SETTINGS: dict[str, list[str]] = {
 TOPIC = "hall/devices/dev-0/events/rating/submitted"
 
 
-class HallBroker:
-    """A private Mosquitto with persistence in its own folder, restartable on one port."""
-
-    def __init__(self, folder: Path, setting: list[str]) -> None:
-        self.dir = folder
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "max_queued_messages 200000",
-            "max_queued_bytes 268435456",
-            "max_inflight_messages 1000",
-            "persistent_client_expiration 30d",
-            "persistence true",
-            f"persistence_location {self.dir}/",
-            *setting,
-            f"log_dest file {self.dir / 'mosquitto.log'}",
-            "log_type error",
-            "log_type warning",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")  # else it cannot write its file in a root-owned dir
-        self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not start on {self.port}")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+def hall_broker(folder: Path, setting: list[str]) -> Mosquitto:
+    """A private Mosquitto with persistence in its own folder, restartable on one port, with
+    the shipped hall broker's queue limits and the persistence `setting` under test."""
+    return Mosquitto(folder, max_queued=(200_000, 268_435_456), settings=setting)
 
 
 class Devices:
@@ -217,10 +161,10 @@ class Trial:
 def trial(
     folder: Path, setting: list[str], scenario: str, rate: float, seconds: float, cloud_url: str
 ) -> Trial:
-    broker = HallBroker(folder / "hall-broker", setting)
+    broker = hall_broker(folder / "hall-broker", setting)
     broker.start()
     cfg = write_hub_config(
-        folder, broker.url, cloud_url, devices=1, sections=["[rules]", "enabled = false"]
+        folder, broker.url, cloud_url, devices=1, tables={"rules": {"enabled": False}}
     )
     db = folder / "hall.db"
     hub = HubRun(cfg)
@@ -235,6 +179,7 @@ def trial(
         # Publish a little first, so the kill lands at some phase of the autosave period.
         warm = devices.publish(rate, 1.0, 0)
         devices.wait_acked()
+        assert broker.pid is not None
         cpu0, t0 = cpu_s(broker.pid), time.monotonic()
         devices.publish(rate, seconds, warm)
         stalled = devices.wait_acked()
@@ -267,7 +212,7 @@ def main() -> None:
     rates = ((10.0, args.seconds_slow), (1000.0, args.seconds_fast))
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="powercut-") as tmp:
-        cloud = Broker(Path(tmp), "cloud")
+        cloud = started_broker(Path(tmp), "cloud")
         try:
             for name in args.settings:
                 for scenario in ("box", "hub away"):

@@ -11,16 +11,16 @@ import contextlib
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from edge.sim import processes
+from edge.sim.hall_config import Tables, hub_tables, write_hall_toml
+from edge.sim.mosquitto import Mosquitto, mosquitto_exe
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -28,59 +28,12 @@ HALL_ID = "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    if port == 1883:  # never, but a free port picker must not hand out the machine's broker
-        return free_port()
-    return port
-
-
 # -- brokers -------------------------------------------------------------------------------
-class Broker:
-    """A private Mosquitto on a free loopback port. Queue limits are set on purpose: the
-    default (1000 queued QoS 1 messages) silently drops to a slow subscriber."""
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.dir = folder / name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "max_queued_messages 0",
-            "max_queued_bytes 0",
-            "max_inflight_messages 1000",
-            "persistence false",
-            f"log_dest file {self.dir / 'mosquitto.log'}",
-            "log_type error",
-            "log_type warning",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")
-        conf = self.dir / "mosquitto.conf"
-        conf.write_text("\n".join(lines) + "\n")
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not start on {self.port}")
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+def started_broker(folder: Path, name: str) -> Mosquitto:
+    """A private Mosquitto in folder/name, started, with nothing kept across a restart."""
+    broker = Mosquitto(folder / name, persistence=False)
+    broker.start()
+    return broker
 
 
 # -- the hub -------------------------------------------------------------------------------
@@ -89,87 +42,50 @@ def write_hub_config(
     hall_url: str,
     cloud_url: str,
     devices: int = 10,
-    cloud: Sequence[str] = (),
-    store: Sequence[str] = (),
-    sections: Sequence[str] = (),
+    tables: Tables | None = None,
     hall_id: str = HALL_ID,
 ) -> Path:
-    """A hall.toml with `devices` generic-MQTT devices dev-0..dev-N; extra lines for the
-    [cloud] and [store] sections, and whole extra `sections` (e.g. "[rules]", "enabled = false")."""
-    lines = [
-        "[hall]",
-        f'id = "{hall_id}"',
-        "[hall_broker]",
-        f'url = "{hall_url}"',
-        "[cloud]",
-        f'url = "{cloud_url}"',
-        "backoff_min_s = 0.2",
-        "backoff_max_s = 2.0",
-        *cloud,
-        "[store]",
-        'path = "hall.db"',
-        *store,
-        *sections,
-    ]
-    for i in range(devices):
-        lines += ["[[devices]]", f'id = "dev-{i}"', 'profile = "generic-mqtt"']
-    path = folder / "hall.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    """A hall.toml with `devices` generic-MQTT devices dev-0..dev-N, the hub's defaults
+    otherwise (a full fsync per batch); `tables` change or add tables, e.g.
+    `{"cloud": {"protocol": "3.1.1"}, "rules": {"enabled": False}}`."""
+    made = [{"id": f"dev-{i}", "profile": "generic-mqtt"} for i in range(devices)]
+    tables = hub_tables(hall_url, cloud_url, hall_id, tables or {})
+    return write_hall_toml(folder / "hall.toml", tables, made)
 
 
-class HubRun:
+class HubRun(processes.LoggedProcess):
     """`hall-edge run` as a child process (optionally under cProfile), with its log."""
 
     def __init__(self, config: Path, profile_to: Path | None = None) -> None:
+        prefix = [sys.executable]
+        if profile_to is not None:
+            prefix += ["-m", "cProfile", "-o", str(profile_to)]
+        super().__init__(
+            [*prefix, "-m", "edge.cli", "run", "-c", str(config)],
+            config.parent / "hub.log",
+            cwd=config.parent,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         self.config = config
-        self.log = config.parent / "hub.log"
-        self.profile_to = profile_to
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started = 0.0
 
     def start(self) -> None:
-        prefix = [sys.executable]
-        if self.profile_to is not None:
-            prefix += ["-m", "cProfile", "-o", str(self.profile_to)]
-        self.started = time.monotonic()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*prefix, "-m", "edge.cli", "run", "-c", str(self.config)],
-                cwd=self.config.parent,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
+        self.launch()
 
     @property
     def pid(self) -> int:
+        """Of the running hub (the figures read /proc/PID)."""
         assert self.proc is not None
         return self.proc.pid
 
-    def wait_log(self, *markers: str, timeout: float = 60.0) -> float:
+    def wait_log(self, *markers: str, timeout: float = 60.0, every: float = 0.005) -> float:
         """Seconds from start until every marker is in the log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log.read_text(errors="replace")
-            if all(m in text for m in markers):
-                return time.monotonic() - self.started
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited:\n{text[-3000:]}")
-            time.sleep(0.005)
-        raise RuntimeError(f"hub log lacks {markers}:\n{self.log.read_text()[-3000:]}")
+        return super().wait_log(*markers, timeout=timeout, every=every)
 
     def wait_connected(self, timeout: float = 60.0) -> float:
         return self.wait_log("hall broker: connected", "cloud: connected", timeout=timeout)
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def stop(self, timeout_s: float = 60.0) -> int:
+        return super().stop(timeout_s)
 
 
 def outbox_count(db: Path) -> int:
@@ -223,8 +139,8 @@ def machine() -> dict[str, Any]:
             break
     free = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout
     mem = next((ln.split()[1] for ln in free.splitlines() if ln.startswith("Mem:")), "?")
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    mosq = subprocess.run([exe, "-h"], capture_output=True, text=True, check=False).stdout
+    exe = mosquitto_exe()
+    mosq = subprocess.run([str(exe), "-h"], capture_output=True, text=True, check=False).stdout
     return {
         "commit": _commit(),
         "nproc": os.cpu_count(),

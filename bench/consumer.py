@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiomqtt
 import asyncpg
-from common import ROOT, Broker, cpu_s, machine, print_table, rss_mb, save
+from common import ROOT, cpu_s, machine, print_table, rss_mb, save, started_broker
 from peers import _client, _Window
 
 from edge import envelope
@@ -179,7 +179,7 @@ def main() -> None:
     msgs = envelopes(args.events, args.halls)
     with tempfile.TemporaryDirectory(prefix="bench-consumer-") as d:
         tmp = Path(d)
-        broker = Broker(tmp, "cloud")
+        broker = started_broker(tmp, "cloud")
         try:
             base = asyncio.run(baseline(broker.url, msgs))
             cons = consumer_run(broker.url, msgs, args.batch_max, tmp)

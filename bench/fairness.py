@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Broker, HubRun, print_table, write_hub_config
+from common import HubRun, print_table, started_broker, write_hub_config
 
 QUIET_RATE = 20.0
 
@@ -84,7 +84,7 @@ def _paced(url: str, client_id: str, topic: str, rate: float, seconds: float, qu
 
 
 def run(flood: float, seconds: float, folder: Path) -> dict[str, Any]:
-    hall, cloud = Broker(folder, "hall"), Broker(folder, "cloud")
+    hall, cloud = started_broker(folder, "hall"), started_broker(folder, "cloud")
     cfg = write_hub_config(folder, hall.url, cloud.url, devices=2)
     hub = HubRun(cfg)
     hub.start()

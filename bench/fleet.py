@@ -47,12 +47,13 @@ from common import cpu_s, machine, print_table, rss_mb, save
 
 from cloud import devcluster
 from edge import envelope
+from edge.sim.mosquitto import Mosquitto
 
 # The fleet's pieces live with the tests (the short fleet test uses them too); imported by
 # name so that mypy does not type-check the test helpers as part of bench/.
 fleet_sim: Any = importlib.import_module("tests.support.fleet_sim")
 fleet_run: Any = importlib.import_module("tests.support.fleet_run")
-broker_mod: Any = importlib.import_module("tests.support.broker")
+settles: Any = importlib.import_module("tests.support.waits").settles
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -246,10 +247,10 @@ def fleet_scenario(
         stopped = asyncio.run(main())
         answered = asyncio.run(_gather(commands))
         for h in hubs:
-            fleet_run.wait_until(lambda h=h: h.outbox_left() == 0, 180)
+            settles(lambda h=h: h.outbox_left() == 0, 180, every=0.25)
         expected = set(fleet.made())
         expected |= {(h.hall_id, i) for h in hubs for i in h.journal_ids()}
-        fleet_run.wait_until(lambda: not fleet_run.check(dsn, expected)[1], 120)
+        settles(lambda: not fleet_run.check(dsn, expected)[1], 120, every=0.25)
         drained_s = time.monotonic() - stopped
         stored, missing, dups, gaps = fleet_run.check(dsn, expected)
         cpu = sampler.stop()
@@ -440,7 +441,7 @@ def main() -> None:
             print(f"cluster: {results['cluster']}")
         finally:
             devcluster.stop_cluster(cluster)
-        mosq = broker_mod.Mosquitto(work / "mosquitto")
+        mosq = Mosquitto(work / "mosquitto")
         mosq.start()
         try:
             results["baseline"] = fleet_scenario(
@@ -449,7 +450,7 @@ def main() -> None:
                 [mosq.url],
                 [mosq.url],
                 1,
-                lambda: [mosq.proc.pid] if mosq.proc else [],
+                lambda: [mosq.pid] if mosq.pid is not None else [],
                 args.baseline_duration,
                 None,
             )

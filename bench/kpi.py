@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/kpi.py [--tickets 30000] [--counters 20] [--repeat 5]
 
-The month comes from the test suite's hall generator (tests/kpi/hallgen.py) and is
+The month comes from the hall month generator the KPI tests use (edge/sim/month.py), and is
 journaled into a temporary SQLite file by the hub's own store (edge.store), then read back
 the way the KPI service reads it. Measured (best of --repeat runs, process CPU time):
 `month_report` on the events as the journal returns them (UTC times), `month_report` on
@@ -36,8 +36,8 @@ import msgspec  # noqa: E402
 from edge.config.kpi import KpiSection  # noqa: E402
 from edge.kpi import KPI_EVENT_TYPES, choose_model_window, day_report, month_report  # noqa: E402
 from edge.model import Event  # noqa: E402
+from edge.sim.month import SHANGHAI, build_month  # noqa: E402
 from edge.store import Journal, JournalReader  # noqa: E402
-from tests.kpi.hallgen import SHANGHAI, build_month  # noqa: E402
 
 
 def cpu(fn: Callable[[], object], repeat: int) -> float:

@@ -43,7 +43,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import (
-    Broker,
     HubRun,
     cpu_s,
     loadavg,
@@ -51,10 +50,13 @@ from common import (
     print_table,
     proc_status,
     save,
+    started_broker,
     write_hub_config,
 )
 from peers import consume, generate, spawn, start_relay
 from profile_groups import group_profile
+
+from edge.sim.mosquitto import Mosquitto
 
 
 class RssSampler:
@@ -81,7 +83,7 @@ class RssSampler:
 
 
 def phase(
-    hall: Broker, cloud: Broker, pid: int, prefix: str, count: int, rate: float | None
+    hall: Mosquitto, cloud: Mosquitto, pid: int, prefix: str, count: int, rate: float | None
 ) -> dict[str, Any]:
     """One load run through the target process `pid`; figures of the generator, the
     consumer, and the target's CPU and RSS."""
@@ -120,7 +122,7 @@ def phase(
 
 def run_target(kind: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Start fresh brokers and the target (relay or hub), then the two phases."""
-    hall, cloud = Broker(folder, "hall-broker"), Broker(folder, "cloud-broker")
+    hall, cloud = started_broker(folder, "hall-broker"), started_broker(folder, "cloud-broker")
     relay_proc: subprocess.Popen[str] | None = None
     hub: HubRun | None = None
     try:
@@ -129,14 +131,12 @@ def run_target(kind: str, args: argparse.Namespace, folder: Path) -> dict[str, A
             pid = relay_proc.pid
         else:
             protocol = "3.1.1" if kind.endswith("3.1.1") else "5"
-            cfg = write_hub_config(
-                folder,
-                hall.url,
-                cloud.url,
-                cloud=[f'protocol = "{protocol}"'],
-                store=['synchronous = "normal"'] if "NORMAL" in kind else [],
-                sections=["[rules]", "enabled = false"] if "rules off" in kind else [],
-            )
+            tables: dict[str, dict[str, Any]] = {"cloud": {"protocol": protocol}}
+            if "NORMAL" in kind:
+                tables["store"] = {"synchronous": "normal"}
+            if "rules off" in kind:
+                tables["rules"] = {"enabled": False}
+            cfg = write_hub_config(folder, hall.url, cloud.url, tables=tables)
             prof = folder / "hub.prof" if kind.startswith("profile") else None
             hub = HubRun(cfg, profile_to=prof)
             hub.start()

@@ -32,20 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backlog import prefill
 from common import (
-    Broker,
     HubRun,
     cpu_s,
-    free_port,
     loadavg,
     machine,
     outbox_count,
     print_table,
     rss_mb,
     save,
+    started_broker,
     wakeups,
     write_hub_config,
 )
 from peers import generate, spawn, start_relay
+
+from edge.sim.mosquitto import Mosquitto, free_port
 
 
 def rss_over(pid: int, seconds: float, every: float = 1.0) -> dict[str, float]:
@@ -116,7 +117,7 @@ def main() -> None:
     out: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     with tempfile.TemporaryDirectory(prefix="bench-resources-") as tmp:
         root = Path(tmp)
-        hall, cloud = Broker(root, "hall-broker"), Broker(root, "cloud-broker")
+        hall, cloud = started_broker(root, "hall-broker"), started_broker(root, "cloud-broker")
         try:
             out.update(at_rest(root, hall, cloud, args))
             out.update(with_backlog(root, hall, args))
@@ -128,7 +129,9 @@ def main() -> None:
     save("resources", out)
 
 
-def at_rest(root: Path, hall: Broker, cloud: Broker, args: argparse.Namespace) -> dict[str, Any]:
+def at_rest(
+    root: Path, hall: Mosquitto, cloud: Mosquitto, args: argparse.Namespace
+) -> dict[str, Any]:
     """RSS and idle CPU of the hub (1 and 200 devices) and of the relay, side by side."""
     res: dict[str, Any] = {"python_import_paho_s": python_floor()}
     res["startup_1_device"] = startup(hub_in(root / "s1", hall.url, cloud.url, 1).config, True)
@@ -174,7 +177,7 @@ def at_rest(root: Path, hall: Broker, cloud: Broker, args: argparse.Namespace) -
     return res
 
 
-def with_backlog(root: Path, hall: Broker, args: argparse.Namespace) -> dict[str, Any]:
+def with_backlog(root: Path, hall: Mosquitto, args: argparse.Namespace) -> dict[str, Any]:
     """The hub with `--backlog` events waiting and the cloud away (nothing listens there)."""
     res: dict[str, Any] = {}
     folder = root / "backlog"

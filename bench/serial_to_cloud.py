@@ -49,13 +49,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import HubConfig, load
-from edge.demo.brokers import DemoBroker, start_brokers
+from edge.demo.brokers import start_brokers
 from edge.hub.app import Hub
 from edge.hub.build import build_hub
 from edge.model import JournaledEvent, Output
 from edge.mqttio import LinkOptions, MqttLink
 from edge.sim.counter import BusSim, CallerSim
-from edge.sim.hall_links import HallLinks, devices_toml, open_hall_links
+from edge.sim.hall_config import write_hall_toml
+from edge.sim.hall_links import HallLinks, open_hall_links
+from edge.sim.mosquitto import Mosquitto
 
 HALL_ID = "bench"
 EVENT_TYPE = "counter.action"
@@ -323,21 +325,20 @@ class Terminals:
             await link.close()
 
 
-def write_config(folder: Path, hall: DemoBroker, cloud: DemoBroker, links: HallLinks) -> Path:
+def write_config(folder: Path, hall: Mosquitto, cloud: Mosquitto, links: HallLinks) -> Path:
     """A hall.toml with the callers and the terminals; no [queue] (so no queue manager)."""
     callers = [d for d in links.devices() if str(d["id"]).startswith("caller-")]
     terminals = [
         {"id": f"terminal-{a}", "profile": "generic-mqtt", "name": f"{a}号窗口终端", "settings": {}}
         for a in range(1, len(callers) + 1)
     ]
-    path = folder / "hall.toml"
-    path.write_text(
-        f'[hall]\nid = "{HALL_ID}"\n[hall_broker]\nurl = "{hall.url}"\n'
-        f'[cloud]\nurl = "{cloud.url}"\n[store]\npath = "hall.db"\n\n'
-        + devices_toml(callers + terminals),
-        encoding="utf-8",
-    )
-    return path
+    tables = {
+        "hall": {"id": HALL_ID},
+        "hall_broker": {"url": hall.url},
+        "cloud": {"url": cloud.url},
+        "store": {"path": "hall.db"},
+    }
+    return write_hall_toml(folder / "hall.toml", tables, callers + terminals)
 
 
 async def run_hub(

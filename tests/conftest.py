@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.hall import ROOT
 
 CONF = ROOT / "systemd" / "mosquitto-hall.conf"
@@ -28,13 +28,13 @@ def test_the_measured_persistence_setting_and_nodelay() -> None:
 
 
 def test_mosquitto_here_runs_with_them(tmp_path: Path) -> None:
-    b = Mosquitto(tmp_path / "b")
     keep = ("autosave_on_changes", "autosave_interval", "set_tcp_nodelay")
-    extra = [f"{k} {v}" for k, v in _settings().items() if k in keep]
-    lines = [x for x in b.conf.read_text().splitlines() if not x.startswith("autosave_")]
-    b.conf.write_text("\n".join([*lines, *extra]) + "\n")
+    b = Mosquitto(
+        tmp_path / "b", settings=[f"{k} {v}" for k, v in _settings().items() if k in keep]
+    )
+    assert "autosave_interval 1" not in b.conf.read_text().splitlines()
     b.start()  # an unknown option would stop it: "Error: Unknown configuration variable"
     try:
-        assert b.proc is not None and b.proc.poll() is None
+        assert b.running
     finally:
         b.stop()

@@ -5,11 +5,8 @@ and every reference the repository makes is to a document inside it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -35,12 +32,14 @@ from edge.config import load, parse
 from edge.drivers import convention
 from edge.hub import systemd as hub_systemd
 from edge.hub.build import build_hub, check_config
+from edge.install.layout import Layout
 from edge.kpi import KPI_EVENT_TYPES
 from edge.model import ACCEPTED, BAD_ARGS, DEVICE_ERROR, DONE, NOT_FOUND, OFFLINE, TIMEOUT
 from edge.queue import HUB_COMMANDS
 from edge.queue import catalogue as queue_names
 from edge.rules.actions import ALERT_TYPE
-from tests.support.broker import free_port
+from edge.sim.mosquitto import add_user
+from tests.support.shipped_broker import shipped_broker
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -211,11 +210,9 @@ def test_every_profile_named_in_the_docs_exists() -> None:
 # -- the contract ---------------------------------------------------------------------------
 
 
-def test_contract_envelope_examples_are_what_the_code_makes() -> None:
-    body = section(text(DOCS / "contract.md"), "## 3. The envelope")
-    example, resent = fenced(body, "json")[:2]
-    doc = msgspec.json.decode(example)
-    made = envelope.encode(
+def _encoded(doc: dict[str, Any]) -> bytes:
+    """The envelope the code makes from an example's own fields."""
+    return envelope.encode(
         hall_id=doc["hallid"],
         seq=doc["hallseq"],
         event_id=doc["id"],
@@ -226,20 +223,16 @@ def test_contract_envelope_examples_are_what_the_code_makes() -> None:
         data=doc["data"],
         journal=doc["halljournal"],
     )
-    assert msgspec.json.decode(made) == doc
+
+
+def test_contract_envelope_examples_are_what_the_code_makes() -> None:
+    body = section(text(DOCS / "contract.md"), "## 3. The envelope")
+    example, resent = fenced(body, "json")[:2]
+    doc = msgspec.json.decode(example)
+    assert msgspec.json.decode(_encoded(doc)) == doc
     again = msgspec.json.decode(resent)
     del again["resent"]
-    rebuilt = envelope.encode(
-        hall_id=again["hallid"],
-        seq=again["hallseq"],
-        event_id=again["id"],
-        event_type=again["type"],
-        device_id=again["deviceid"],
-        time=datetime.fromisoformat(again["time"]),
-        tz=ZoneInfo("Asia/Shanghai"),
-        data=again["data"],
-        journal=again["halljournal"],
-    )
+    rebuilt = _encoded(again)
     assert envelope.mark_resent(rebuilt) == resent.strip().encode()
 
 
@@ -423,38 +416,14 @@ def test_hall_broker_config_keeps_the_hub_queue_and_checks_users(tmp_path: Path)
     """Mosquitto runs with the shipped config: the hub's persistent session keeps more than
     Mosquitto's default 1000 queued messages across a broker restart, and the ACL lets a
     device write its own topics only."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if not Path(exe).exists() or passwd_tool is None:
-        pytest.skip("mosquitto is not installed (./hall setup installs it)")
-    port = free_port()
-    pw = tmp_path / "passwd"
-    for i, (user, secret) in enumerate([("hall-edge", "hub-pw"), ("pad-1", "pad-pw")]):
-        create = ["-c"] if i == 0 else []
-        subprocess.run([passwd_tool, "-b", *create, str(pw), user, secret], check=True)
-    conf = text(ROOT / "systemd" / "mosquitto-hall.conf")
-    conf = conf.replace("listener 1883", f"listener {port} 127.0.0.1")
-    conf = conf.replace("/var/lib/mosquitto-hall/", f"{tmp_path}/")
-    conf = conf.replace("/etc/hall-edge/mosquitto.passwd", str(pw))
-    acl = ROOT / "systemd" / "mosquitto-hall.acl"
-    conf = conf.replace("/etc/hall-edge/mosquitto-hall.acl", str(acl))
-    if os.geteuid() == 0:
-        conf += "user root\n"  # else it drops to `mosquitto`, which cannot write tmp_path
-    (tmp_path / "m.conf").write_text(conf)
-    log = (tmp_path / "mosquitto.log").open("ab")
-
-    def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([exe, "-c", str(tmp_path / "m.conf")], stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                return proc
-            time.sleep(0.05)
-        proc.kill()  # never leave a broker behind
-        proc.wait()
-        raise AssertionError((tmp_path / "mosquitto.log").read_text() or "mosquitto did not listen")
-
-    proc = start()
+    layout = Layout(tmp_path / "root")
+    layout.etc.mkdir(parents=True)
+    broker = shipped_broker(layout)
+    for user, secret in [("hall-edge", "hub-pw"), ("pad-1", "pad-pw")]:
+        add_user(layout.broker_passwd, user, secret)
+    shutil.copy(ROOT / "systemd" / "mosquitto-hall.acl", layout.broker_acl)
+    port = broker.port
+    broker.start()
     clients: list[_Client] = []
     try:
         hub = _Client(port, "hall-edge-doc", "hall-edge", "hub-pw", clean=False)
@@ -475,9 +444,7 @@ def test_hall_broker_config_keeps_the_hub_queue_and_checks_users(tmp_path: Path)
         infos.append(pad.c.publish(other, b"{}", 1))
         for info in infos:
             info.wait_for_publish(10)
-        proc.terminate()  # a clean stop writes the persistence file
-        proc.wait(10)
-        proc = start()
+        broker.restart()  # a clean stop writes the persistence file
         hub = _Client(port, "hall-edge-doc", "hall-edge", "hub-pw", clean=False)
         clients.append(hub)
         deadline = time.monotonic() + 20
@@ -491,6 +458,4 @@ def test_hall_broker_config_keeps_the_hub_queue_and_checks_users(tmp_path: Path)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 client.close()
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+        broker.stop()

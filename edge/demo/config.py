@@ -6,13 +6,13 @@ hub exactly as an installer's config would, and the file is there to read afterw
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from edge.config import HubConfig, load
 from edge.errors import EdgeError
+from edge.sim.hall_config import Table, toml_tables
 
 DEMO_HALL_ID = "demo-hall"
 DEMO_HALL_NAME = "国网演示供电营业厅"
@@ -40,42 +40,10 @@ PREFERENCES: tuple[tuple[str, ...], ...] = (
 GROUPS = {"display-1": "hall-screens", "robot-1": "robots"}
 
 
-def _value(v: Any) -> str:
-    """A TOML value: JSON's strings, numbers and booleans are valid TOML ones."""
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False)
-
-
-def _table(name: str, values: Mapping[str, Any], array: bool = False) -> list[str]:
-    head = f"[[{name}]]" if array else f"[{name}]"
-    return [head, *(f"{k} = {_value(v)}" for k, v in values.items()), ""]
-
-
-def queue_tables(counters: int, devices: Iterable[str]) -> list[str]:
+def queue_tables(counters: int, devices: Iterable[str]) -> dict[str, Table | list[Table]]:
     """`[queue]` with the services and one counter per simulated caller."""
     ids = set(devices)
-    lines = _table(
-        "queue",
-        {
-            "enabled": True,
-            # Simulated devices stamp events with the wall clock (the hall day's own clock
-            # runs faster), so the demo hall issues tickets whatever the real hour; the
-            # day turns in the one minute that stays closed.
-            "reset_at": "23:59",
-            "rating_timeout_s": 30,
-            "status_min_interval_s": 2.0,
-        },
-    )
-    lines += _table("queue.opening_hours", {"open": "00:00", "close": "23:59"})
-    for code, letter, zh, en, norm in SERVICES:
-        lines += _table(
-            "queue.services",
-            {"code": code, "letter": letter, "name_zh": zh, "name_en": en, "norm_min": norm},
-            array=True,
-        )
+    rows: list[Table] = []
     for n in range(1, counters + 1):
         counter: dict[str, Any] = {
             "number": n,
@@ -86,13 +54,29 @@ def queue_tables(counters: int, devices: Iterable[str]) -> list[str]:
             counter["caller"] = f"caller-{n}"
         if f"pad-{n}" in ids:
             counter["rating_pad"] = f"pad-{n}"
-        lines += _table("queue.counters", counter, array=True)
-    return lines
+        rows.append(counter)
+    return {
+        "queue": {
+            "enabled": True,
+            # Simulated devices stamp events with the wall clock (the hall day's own clock
+            # runs faster), so the demo hall issues tickets whatever the real hour; the
+            # day turns in the one minute that stays closed.
+            "reset_at": "23:59",
+            "rating_timeout_s": 30,
+            "status_min_interval_s": 2.0,
+        },
+        "queue.opening_hours": {"open": "00:00", "close": "23:59"},
+        "queue.services": [
+            {"code": code, "letter": letter, "name_zh": zh, "name_en": en, "norm_min": norm}
+            for code, letter, zh, en, norm in SERVICES
+        ],
+        "queue.counters": rows,
+    }
 
 
-def device_tables(devices: Sequence[Mapping[str, Any]]) -> list[str]:
+def device_tables(devices: Sequence[Mapping[str, Any]]) -> list[Table]:
     """`[[devices]]` from `HallLinks.devices()`, with the rule pack's groups added."""
-    lines: list[str] = []
+    out: list[Table] = []
     for dev in devices:
         entry: dict[str, Any] = {"id": dev["id"], "profile": dev["profile"]}
         if dev.get("name"):
@@ -101,8 +85,8 @@ def device_tables(devices: Sequence[Mapping[str, Any]]) -> list[str]:
         if group:
             entry["group"] = group
         entry["settings"] = dict(dev.get("settings") or {})
-        lines += _table("devices", entry, array=True)
-    return lines
+        out.append(entry)
+    return out
 
 
 def demo_config_text(
@@ -114,44 +98,43 @@ def demo_config_text(
     speed: float = 1.0,
 ) -> str:
     """The whole hall.toml of the demo hall (`speed`: hall seconds per real second)."""
-    lines = [
-        "# hall.toml of the `hall-edge demo` hall: written by edge/demo/config.py for this run.",
-        "",
-    ]
-    lines += _table("hall", {"id": hall_id, "name": DEMO_HALL_NAME, "timezone": "Asia/Shanghai"})
-    lines += _table("hall_broker", {"url": hall_url, "client_id": f"hall-edge-{hall_id}"})
-    lines += _table(
-        "cloud",
-        {
+    tables: dict[str, Table | Sequence[Table]] = {
+        "hall": {"id": hall_id, "name": DEMO_HALL_NAME, "timezone": "Asia/Shanghai"},
+        "hall_broker": {"url": hall_url, "client_id": f"hall-edge-{hall_id}"},
+        "cloud": {
             "url": cloud_url,
             "protocol": "5",
             "window": 100,
             "backoff_min_s": 0.2,
             "backoff_max_s": 2.0,
         },
+        # The demo journal is thrown away after the run: "normal" spares the disk an fsync
+        # per batch; a real hall keeps the default "full".
+        "store": {"path": "hall.db", "synchronous": "normal"},
+        # A command for a device that went offline waits 30 s, not the default 10 min: the
+        # demo is shorter than that.
+        "commands": {"timeout_s": 5.0, "offline_wait_s": 30.0},
+        **queue_tables(counters, (str(d["id"]) for d in devices)),
+        "kpi": {"enabled": True},
+        "rules": {"enabled": True, "builtin": True, "watch": False},
+        # The HT-D30 display controller drives the LED wall and the loudspeakers: it is the
+        # hall's voice as well as its screen. Waits are measured on the hub's real clock
+        # while the hall day runs `speed` times faster: the wait rule scales them back to
+        # hall minutes, or no wait would ever pass a service norm (5 minutes of a hall day
+        # are 2.5 s at x120).
+        "rules.params": {
+            "hall_voice": "display-1",
+            "vip_counter": "1",
+            "clock_scale": max(1, round(speed)),
+        },
+        # No camera is simulated, and face recognition would load dlib at start-up.
+        "faces": {"enabled": False},
+        "devices": device_tables(devices),
+    }
+    head = (
+        "# hall.toml of the `hall-edge demo` hall: written by edge/demo/config.py for this run.\n"
     )
-    # The demo journal is thrown away after the run: "normal" spares the disk an fsync per
-    # batch; a real hall keeps the default "full".
-    lines += _table("store", {"path": "hall.db", "synchronous": "normal"})
-    # A command for a device that went offline waits 30 s, not the default 10 min: the
-    # demo is shorter than that.
-    lines += _table("commands", {"timeout_s": 5.0, "offline_wait_s": 30.0})
-    lines += queue_tables(counters, (str(d["id"]) for d in devices))
-    lines += _table("kpi", {"enabled": True})
-    lines += _table("rules", {"enabled": True, "builtin": True, "watch": False})
-    # The HT-D30 display controller drives the LED wall and the loudspeakers: it is the
-    # hall's voice as well as its screen.
-    # Waits are measured on the hub's real clock while the hall day runs `speed` times
-    # faster: the wait rule scales them back to hall minutes, or no wait would ever pass
-    # a service norm (5 minutes of a hall day are 2.5 s at x120).
-    lines += _table(
-        "rules.params",
-        {"hall_voice": "display-1", "vip_counter": "1", "clock_scale": max(1, round(speed))},
-    )
-    # No camera is simulated, and face recognition would load dlib at start-up.
-    lines += _table("faces", {"enabled": False})
-    lines += device_tables(devices)
-    return "\n".join(lines)
+    return head + "\n" + toml_tables(tables)
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.text import Text
 
 from edge.config import HubConfig
-from edge.demo.brokers import DemoBroker, start_brokers
+from edge.demo.brokers import start_brokers
 from edge.demo.cloud_platform import CloudPlatform
 from edge.demo.config import prepare_workdir, write_demo_config
 from edge.demo.hub_waits import drained, hub_ready
@@ -34,6 +34,7 @@ from edge.hub.app import Hub
 from edge.hub.build import build_hub
 from edge.sim.hall_day import HallDayReport, run_hall
 from edge.sim.hall_links import HallLinks, open_hall_links
+from edge.sim.mosquitto import Mosquitto
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ DEVICES_FINISH_S = 0.5  # above the simulated robot's task time (0.2 s)
 class _Parts:
     """What is running, for the shutdown in reverse order."""
 
-    brokers: tuple[DemoBroker, DemoBroker] | None = None
+    brokers: tuple[Mosquitto, Mosquitto] | None = None
     links: HallLinks | None = None
     watcher: CloudWatcher | None = None
     hub: Hub | None = None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.sim.hall_config import toml_tables
 from edge.sim.ports import PtyLink
 
 ROBOT_SERIAL = "GB2-0001"
@@ -111,18 +112,5 @@ def open_hall_links(counters: int = 4, link_dir: str | Path | None = None) -> Ha
 
 def devices_toml(devices: list[dict[str, Any]]) -> str:
     """`[[devices]]` tables for a hall.toml, from `HallLinks.devices()`."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines: list[str] = []
-    for dev in devices:
-        lines.append("[[devices]]")
-        lines += [f"{k} = {value(dev[k])}" for k in ("id", "profile", "name")]
-        settings = ", ".join(f"{k} = {value(v)}" for k, v in dev["settings"].items())
-        lines += [f"settings = {{ {settings} }}", ""]
-    return "\n".join(lines)
+    keys = ("id", "profile", "name", "settings")
+    return toml_tables({"devices": [{k: dev[k] for k in keys} for dev in devices]})

@@ -20,8 +20,8 @@ from edge.config import load
 from edge.drivers.profiles import load_profiles
 from edge.kpi import day_report
 from edge.model import Event
+from edge.sim.month import SHANGHAI, build_month
 from edge.store import Journal
-from tests.kpi.hallgen import SHANGHAI, build_month
 
 ROOT = Path(__file__).resolve().parents[2]
 

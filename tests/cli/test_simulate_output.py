@@ -10,7 +10,7 @@ import pytest
 from edge.cli import run_cli
 from edge.cli.simulate import _report_text
 from edge.sim.hall_day import HallDayReport
-from tests.support.broker import free_port
+from edge.sim.mosquitto import free_port
 
 
 def _hall(tmp_path: Path, *extra: str) -> list[str]:

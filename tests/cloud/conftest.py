@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.cloud.devcluster_fixture import cluster  # noqa: F401  (one per session)
-from tests.support.broker import Mosquitto
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

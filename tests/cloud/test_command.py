@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, FakeDevice
 from tests.support.hall import ROOT, HubProcess, write_config
 

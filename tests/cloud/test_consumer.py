@@ -4,23 +4,14 @@ mid-batch, split between two consumers of one shared subscription."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from edge.sim.mosquitto import Mosquitto
 from tests.cloud.conftest import query
 from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.envelopes import event
-from tests.support.broker import Mosquitto
 from tests.support.hall import DevicePublisher
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.waits import wait_until
 
 
 def count(dsn: str, sql: str = "SELECT count(*) AS n FROM events") -> int:

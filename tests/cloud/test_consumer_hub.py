@@ -7,12 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+from edge.sim.mosquitto import Mosquitto
 from edge.store import JournalReader
 from tests.cloud.conftest import query
 from tests.cloud.consumer import ConsumerProcess
-from tests.cloud.test_consumer import count, per_id_counts, wait_until
-from tests.support.broker import Mosquitto
+from tests.cloud.test_consumer import count, per_id_counts
 from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.waits import wait_until
 
 
 def test_hub_events_reach_postgres_exactly_once(

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.cloud.conftest import dsn_of
 from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.envelopes import event
-from tests.cloud.pgproxy import CutProxy
-from tests.cloud.test_consumer import count, per_id_counts, wait_until
-from tests.support.broker import Mosquitto
+from tests.cloud.test_consumer import count, per_id_counts
+from tests.support.cutproxy import CutProxy
 from tests.support.hall import DevicePublisher
+from tests.support.waits import wait_until
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_lost_database_holds_acks_and_resumes(
 
     proxy.cut()
     send(150)
-    c.wait_log("holding", 15)
+    c.wait_log("holding", timeout=15)
     time.sleep(1.0)
     assert count(pg_dsn) == 200  # nothing stored (pg_dsn is direct, not through the proxy)
     proxy.heal()

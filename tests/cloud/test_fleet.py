@@ -13,8 +13,9 @@ from pathlib import Path
 
 from cloud import devcluster
 from tests.cloud.devcluster_fixture import healed
-from tests.support.fleet_run import RealHall, check, consumers, send_command, wait_until
+from tests.support.fleet_run import RealHall, check, consumers, send_command
 from tests.support.fleet_sim import Fleet
+from tests.support.waits import settles
 
 
 def test_fleet_through_faults(cluster: devcluster.Cluster, tmp_path: Path, pg_dsn: str) -> None:
@@ -55,10 +56,10 @@ def test_fleet_through_faults(cluster: devcluster.Cluster, tmp_path: Path, pg_ds
 
     try:
         asyncio.run(scenario())
-        assert wait_until(lambda: real.outbox_left() == 0, 30), "the real hub's outbox"
+        assert settles(lambda: real.outbox_left() == 0, 30, every=0.25), "the real hub's outbox"
         expected = set(fleet.made()) | {("real-01", i) for i in real.journal_ids()}
         assert real.sent > 100 and len(expected) > 1000
-        assert wait_until(lambda: not check(pg_dsn, expected)[1], 30), "events missing"
+        assert settles(lambda: not check(pg_dsn, expected)[1], 30, every=0.25), "events missing"
         stored, missing, duplicates, open_gaps = check(pg_dsn, expected)
         assert missing == []
         assert duplicates == 0

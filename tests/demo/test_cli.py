@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from edge.cli import demo as demo_cli
-from edge.demo.brokers import port_in_use
+from edge.sim.mosquitto import port_in_use
 
 runner = CliRunner()
 

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from edge.demo import runner as demo_runner
-from edge.demo.brokers import port_in_use
 from edge.demo.options import DemoOptions
 from edge.demo.runner import DemoRun
 from edge.demo.summary import summary
 from edge.errors import EdgeError
+from edge.sim.mosquitto import port_in_use
 
 # What each kind of simulated device says, as it must reach the cloud.
 EXPECTED = {

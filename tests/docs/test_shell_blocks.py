@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

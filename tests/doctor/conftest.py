@@ -8,13 +8,8 @@ Built once per module: each failure test points the doctor at a variant of the c
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,62 +20,16 @@ from typer.testing import CliRunner
 from edge.cli import build_app
 from edge.config import load
 from edge.install.accounts import sync
-from edge.install.files import broker_conf, shipped
+from edge.install.files import shipped
 from edge.install.layout import Layout
-from tests.support.broker import free_port
+from edge.sim.hall_config import write_hall_toml
 from tests.support.certs import CertAuthority, Issued
 from tests.support.hall import HubProcess
+from tests.support.shipped_broker import needs_mosquitto, shipped_broker
 from tests.support.tlsbroker import TlsMosquitto
 
 HUB_PW = "doctor-hub-secret"
 CLOUD_PW = "doctor-cloud-secret"
-
-
-class StagedHallBroker:
-    """systemd/mosquitto-hall.conf as install renders it for the root, on a free port."""
-
-    def __init__(self, layout: Layout) -> None:
-        self.port = free_port()
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        conf = broker_conf(layout).replace("listener 1883", f"listener {self.port} 127.0.0.1")
-        layout.broker_state.mkdir(parents=True, exist_ok=True)
-        layout.broker_pid.parent.mkdir(parents=True, exist_ok=True)
-        conf += f"pid_file {layout.broker_pid}\n"
-        if os.geteuid() == 0:
-            conf += "user root\n"
-        self.conf = layout.root / "test-mosquitto.conf"
-        self.conf.write_text(conf)
-        self.log = layout.root / "mosquitto.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=out, stderr=out)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return
-            time.sleep(0.05)
-        raise AssertionError(self.log.read_text() or "mosquitto did not listen")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)
 
 
 class StagedHall:
@@ -110,7 +59,7 @@ class StagedHall:
             foreign=(foreign.cert, foreign.key),
         )
         self.cloud.start()
-        self.hall = StagedHallBroker(lay)
+        self.hall = shipped_broker(lay)
         self.sections: dict[str, dict[str, Any]] = {
             "hall": {"id": "doctor-hall"},
             "hall_broker": {
@@ -160,12 +109,7 @@ class StagedHall:
     def write(
         path: Path, sections: dict[str, dict[str, Any]], devices: list[dict[str, Any]]
     ) -> None:
-        text = ""
-        for name, keys in sections.items():
-            text += f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in keys.items())
-        for d in devices:
-            text += "\n[[devices]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in d.items())
-        path.write_text(text)
+        write_hall_toml(path, sections, devices)
 
     def variant(
         self,
@@ -193,8 +137,7 @@ class StagedHall:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StagedHall]:
-    if shutil.which("mosquitto_passwd") is None:
-        pytest.skip("mosquitto is not installed (./hall setup installs it)")
+    needs_mosquitto()
     h = StagedHall(tmp_path_factory.mktemp("doctor") / "root")
     yield h
     h.close()

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 from edge.install.layout import Layout
+from edge.sim.mosquitto import Mosquitto, free_port
 from tests.doctor.conftest import HUB_PW, StagedHall, doctor, doctor_json
-from tests.support.broker import Mosquitto, free_port
 from tests.support.hall import ROOT
-from tests.support.tlsbroker import add_user
 
 # Checks that cannot hold on a test box whatever the hall does (no NTP in a container).
 BOX_DEPENDENT = {"clock"}
@@ -83,13 +82,9 @@ def test_hall_broker_down(hall: StagedHall) -> None:
 
 
 def test_anonymous_allowed(hall: StagedHall) -> None:
-    open_broker = Mosquitto(hall.layout.root / "open-broker", persistence=False)
-    open_broker.start()
-    try:
+    with Mosquitto(hall.layout.root / "open-broker", persistence=False) as open_broker:
         cfg = hall.variant(hall_broker={"url": open_broker.url})
         rc, checks = doctor_json("--root", str(hall.layout.root), "--config", str(cfg))
-    finally:
-        open_broker.stop()
     assert "accepts logins without a user name" in _failed(rc, checks, "anonymous refused")
     assert "allow_anonymous false" in str(checks["anonymous refused"]["hint"])
 
@@ -203,12 +198,8 @@ def test_hub_login_live_where_the_broker_does_not_bind_client_ids(hall: StagedHa
     other = Layout(hall.layout.root.parent / "other-root")
     other.etc.mkdir(parents=True, exist_ok=True)
     other.broker_conf.write_text("listener 1883\nallow_anonymous false\n")
-    broker = Mosquitto(hall.layout.root / "password-broker", persistence=False)
-    add_user(broker.dir / "passwd", "hall-edge", HUB_PW)
-    broker.conf.write_text(
-        broker.conf.read_text().replace(
-            "allow_anonymous true", f"allow_anonymous false\npassword_file {broker.dir}/passwd"
-        )
+    broker = Mosquitto(
+        hall.layout.root / "password-broker", persistence=False, users={"hall-edge": HUB_PW}
     )
     broker.start()
     try:

@@ -63,6 +63,13 @@ async def eventually(check: Callable[[], object], wait_s: float = 5.0, what: str
         await asyncio.sleep(0.01)
 
 
+async def cancelled(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel the tasks and wait until they have ended (an error of theirs is ignored)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def run_async(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """Run an async test on a fresh event loop (with an overall time limit)."""
 

@@ -22,7 +22,7 @@ from edge.drivers.profiles import ProfileSet
 from edge.drivers.registry import DriverEnv, build_driver
 from edge.sim.counter import BusSim, CallerSim
 from edge.sim.ports import PtyLink
-from tests.drivers.recording import RecordingPort, eventually, run_async
+from tests.drivers.recording import RecordingPort, cancelled, eventually, run_async
 
 CH340 = {
     "DEVNAME": "/dev/ttyUSB1",
@@ -164,9 +164,7 @@ async def test_unplug_and_replug_under_another_tty_number(
         assert [e.data["action"] for e in port.events] == ["call_next", "finish"]
         assert port.errors == []  # an unplug is not an error
     finally:
-        running.cancel()
-        serving.cancel()
-        await asyncio.gather(running, serving, return_exceptions=True)
+        await cancelled(running, serving)
         await watcher.close()
         link.unplug()
         if spacer is not None:

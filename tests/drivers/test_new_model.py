@@ -14,7 +14,7 @@ from edge.drivers.registry import DriverEnv, build_driver
 from edge.model import Command
 from edge.sim.framed import FramedSim, Outgoing
 from edge.sim.ports import PtyLink
-from tests.drivers.recording import RecordingPort, eventually, run_async
+from tests.drivers.recording import RecordingPort, cancelled, eventually, run_async
 
 FIXTURES = Path(__file__).parent / "fixtures" / "profiles"
 LINK_NAME = "usb-Acme_QK9_A1B2C3-if00-port0"
@@ -94,8 +94,6 @@ async def test_new_model_from_one_yaml_file_end_to_end(tmp_path: Path) -> None:
         assert [e.data["request_id"] for e in port.events] == ["Q-1", "Q-2"]
         spacer.unplug()
     finally:
-        running.cancel()
-        serving.cancel()
-        await asyncio.gather(running, serving, return_exceptions=True)
+        await cancelled(running, serving)
         await watcher.close()
         link.unplug()

@@ -20,7 +20,7 @@ from edge.errors import CommandError
 from edge.model import Command
 from edge.sim.ports import PtyLink
 from edge.sim.printer import PaperRoll, PrinterSim
-from tests.drivers.recording import RecordingPort, eventually, run_async
+from tests.drivers.recording import RecordingPort, cancelled, eventually, run_async
 
 OK = 0x12  # the fixed bits of every status byte
 
@@ -57,9 +57,7 @@ async def printer_rig(
     try:
         yield driver, sim, port
     finally:
-        running.cancel()
-        serving.cancel()
-        await asyncio.gather(running, serving, return_exceptions=True)
+        await cancelled(running, serving)
         link.unplug()
 
 

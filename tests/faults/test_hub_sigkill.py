@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import HubProcess, write_config
+from tests.support.hall import started_hub
 from tests.support.load import Load, rating
 
 pytestmark = pytest.mark.faults
@@ -21,10 +21,8 @@ pytestmark = pytest.mark.faults
 def test_hub_sigkilled_repeatedly_during_load(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto, scale: Scale
 ) -> None:
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = CloudTally(cloud_broker.url)
-    hub = HubProcess(cfg)
-    hub.start()
+    hub = started_hub(tmp_path, hall_broker.url, cloud_broker.url)
     n = scale.n(8000)
     kills = 5 * scale.factor
     rng = random.Random(20261127)

@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
-from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
-from tests.support.cloud_tally import CloudTally
-from tests.support.hall import HubProcess, write_config
+from tests.faults.test_serial_unplug import SerialHall
 from tests.support.load import Load, rating
-from tests.support.ptys import TicketLine
 
 pytestmark = pytest.mark.faults
 
@@ -67,19 +64,9 @@ def test_malformed_payloads_and_frames_go_to_dead_letters_valid_ones_arrive(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto, scale: Scale
 ) -> None:
     link = tmp_path / "by-id" / "usb-Prolific_K1"
-    line = TicketLine(link)
-    kiosk = (
-        '\n[[devices]]\nid = "kiosk-1"\nprofile = "ticket-machine-serial"\n'
-        f'[devices.settings]\nport = "{link}"\n'
-    )
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, extra=kiosk)
-    text = cfg.read_text().replace(
-        f'url = "{hall_broker.url}"', f'url = "{hall_broker.url}"\nmax_message_bytes = {MAX_BYTES}'
-    )
-    cfg.write_text(text)
-    cloud = CloudTally(cloud_broker.url)
-    hub = HubProcess(cfg)
-    hub.start()
+    small = {"hall_broker": {"max_message_bytes": MAX_BYTES}}
+    hall = SerialHall(tmp_path, hall_broker.url, cloud_broker.url, link, tables=small)
+    line, cloud, hub = hall.line, hall.cloud, hall.hub
     n = scale.n(6000)
     valid = rating()
     injected: list[tuple[str, bytes, str]] = []
@@ -107,24 +94,14 @@ def test_malformed_payloads_and_frames_go_to_dead_letters_valid_ones_arrive(
             "every valid rating",
         )
         cloud.wait_for(line.settled, 60, "every ticket request acknowledged")
-
-        def requested() -> set[str]:
-            return {str(s.data.get("request_id")) for s in cloud.of_type("queue.ticket.requested")}
-
-        cloud.wait_for(lambda: requested() >= set(tickets), 60, "every ticket request in the cloud")
+        cloud.wait_for(
+            lambda: cloud.request_ids() >= set(tickets), 60, "every ticket request in the cloud"
+        )
         assert hub.proc is not None and hub.proc.poll() is None
     finally:
-        load.close()
-        rc = hub.stop()
-        line.close()
-        cloud.close()
-    assert rc == 0
-    report, view = audit(tmp_path / "hall.db", cloud)
-    print(
-        f"\nmalformed flood: {report.line()}; {len(view.dead)} dead letters, "
-        f"{len(injected)} MQTT + {rounds * len(SERIAL_GARBAGE)} serial injected"
-    )
-    assert_all_delivered(report, view)
+        hall.close(load)
+    view = hall.audit("malformed flood")
+    print(f"  {len(injected)} MQTT + {rounds * len(SERIAL_GARBAGE)} serial injected")
     assert view.types()["rating.submitted"] == len(valid_ns)
     assert view.types()["queue.ticket.requested"] == len(tickets)
     # Every malformed MQTT message is a dead letter, once, with its raw bytes and reason.

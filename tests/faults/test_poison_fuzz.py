@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.poison import DEVICES, GENERIC, MAX_BYTES, Message, message, triggers
 from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
 from tests.support.cloud_tally import CloudTally
 from tests.support.hall import DevicePublisher, HubProcess, write_config
 
@@ -84,12 +84,10 @@ class RssSampler(threading.Thread):
 
 
 def _configure(tmp_path: Path, hall: Mosquitto, cloud: Mosquitto) -> Path:
-    cfg = write_config(tmp_path / "hall.toml", hall.url, cloud.url, devices=[], extra=DEVICES)
-    text = cfg.read_text().replace(
-        f'url = "{hall.url}"', f'url = "{hall.url}"\nmax_message_bytes = {MAX_BYTES}'
+    small = {"hall_broker": {"max_message_bytes": MAX_BYTES}}
+    return write_config(
+        tmp_path / "hall.toml", hall.url, cloud.url, devices=[], extra=DEVICES, tables=small
     )
-    cfg.write_text(text)
-    return cfg
 
 
 def _publish_fuzz(pub: DevicePublisher, sent: list[Message], run_seed: int) -> int:

@@ -5,7 +5,6 @@ the serial dedupe outlives the hub process (the journal holds the press)."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Coroutine
@@ -17,29 +16,17 @@ import pytest
 from edge.drivers.framing import Frame
 from edge.sim.counter import CMD_KEY, KEY_CODES, BusSim, CallerSim
 from edge.sim.framed import echo_of
+from edge.sim.mosquitto import Mosquitto
 from edge.sim.ports import PtyLink
-from tests.support.broker import Mosquitto
-from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.audit import journal_rows
+from tests.support.hall import DevicePublisher, HubProcess, queue_tables, write_config
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.faults
 
 T = TypeVar("T")
 
-QUEUE = """
-[queue]
-reset_at = "00:00"
-[queue.opening_hours]
-open = "00:01"
-close = "23:59"
-[[queue.services]]
-code = "payment"
-letter = "A"
-name_zh = "缴费"
-[[queue.counters]]
-number = 1
-services = ["payment"]
-caller = "caller-1"
-"""
+QUEUE = queue_tables({"number": 1, "services": ["payment"], "caller": "caller-1"})
 
 
 class CallerBus:
@@ -72,19 +59,7 @@ class CallerBus:
 
 
 def _types(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return dict(conn.execute("SELECT type, COUNT(*) FROM journal GROUP BY type").fetchall())
-    finally:
-        conn.close()
-
-
-def _wait(pred: Any, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return dict(journal_rows(db, "SELECT type, COUNT(*) FROM journal GROUP BY type"))
 
 
 def test_a_press_resent_after_a_sigkill_calls_no_second_ticket(
@@ -100,7 +75,9 @@ def test_a_press_resent_after_a_sigkill_calls_no_second_ticket(
         },
         {"id": "kiosk-1", "profile": "generic-mqtt"},
     ]
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices, QUEUE)
+    cfg = write_config(
+        tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices, tables=QUEUE
+    )
     db = tmp_path / "hall.db"
     bus = CallerBus(link)
     hub = HubProcess(cfg)
@@ -112,10 +89,10 @@ def test_a_press_resent_after_a_sigkill_calls_no_second_ticket(
                 "hall/devices/kiosk-1/events/queue/ticket/requested",
                 {"service": "payment", "request_id": rid},
             )
-        _wait(lambda: _types(db).get("queue.ticket.issued", 0) == 2, "two tickets")
+        wait_until(lambda: _types(db).get("queue.ticket.issued", 0) == 2, 15, "two tickets")
         press = Frame(payload=bytes([7, KEY_CODES["call_next"]]), address=1, command=CMD_KEY)
         assert bus.send_until_echoed(press), "the first press is echoed after its commit"
-        _wait(lambda: _types(db).get("queue.ticket.called", 0) == 1, "A001 called")
+        wait_until(lambda: _types(db).get("queue.ticket.called", 0) == 1, 15, "A001 called")
         # The power cut right after the commit: the caller never saw (say) the echo, and
         # presses the same frame again once the hub is back, well within its 10 s window.
         hub.kill()
@@ -128,7 +105,7 @@ def test_a_press_resent_after_a_sigkill_calls_no_second_ticket(
         # A new press (the next press number) still calls the next ticket.
         nxt = Frame(payload=bytes([8, KEY_CODES["call_next"]]), address=1, command=CMD_KEY)
         assert bus.send_until_echoed(nxt)
-        _wait(lambda: _types(db).get("queue.ticket.called", 0) == 2, "A002 called")
+        wait_until(lambda: _types(db).get("queue.ticket.called", 0) == 2, 15, "A002 called")
         assert _types(db).get("counter.action") == 2
     finally:
         kiosk.close()

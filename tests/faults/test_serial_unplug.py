@@ -10,43 +10,65 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
-from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
+from tests.support.audit import JournalView, assert_all_delivered, audit
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import HubProcess, write_config
+from tests.support.hall import PAD, HubProcess, write_config
 from tests.support.load import Load, rating
 from tests.support.ptys import TicketLine
 
 pytestmark = pytest.mark.faults
 
 
-def serial_config(
-    tmp_path: Path, hall_url: str, cloud_url: str, port: Path, extra: str = ""
-) -> Path:
-    kiosk = (
-        '\n[[devices]]\nid = "kiosk-1"\nprofile = "ticket-machine-serial"\n'
-        f'[devices.settings]\nport = "{port}"\n'
-    )
-    return write_config(tmp_path / "hall.toml", hall_url, cloud_url, extra=extra + kiosk)
+def serial_config(tmp_path: Path, hall_url: str, cloud_url: str, port: Path, **config: Any) -> Path:
+    """The test hall with a serial ticket machine, kiosk-1 on `port`, beside its MQTT pad."""
+    kiosk = {"id": "kiosk-1", "profile": "ticket-machine-serial", "settings": {"port": str(port)}}
+    return write_config(tmp_path / "hall.toml", hall_url, cloud_url, [PAD, kiosk], **config)
 
 
-def _requested(cloud: CloudTally) -> set[str]:
-    return {str(s.data.get("request_id")) for s in cloud.of_type("queue.ticket.requested")}
+class SerialHall:
+    """That hall running: the machine on its cable, the hub, the cloud's tally."""
+
+    def __init__(
+        self, tmp_path: Path, hall_url: str, cloud_url: str, link: Path, **config: Any
+    ) -> None:
+        self.db = tmp_path / "hall.db"
+        self.line = TicketLine(link)
+        self.cloud = CloudTally(cloud_url)
+        self.rc: int | None = None
+        # `hall-edge run`: it builds the serial driver from the profile.
+        self.hub = HubProcess(serial_config(tmp_path, hall_url, cloud_url, link, **config))
+        self.hub.start()
+
+    def close(self, *peers: Load) -> None:
+        """The peers closed, the hub stopped, the machine and the tally closed."""
+        for peer in peers:
+            peer.close()
+        self.rc = self.hub.stop()
+        self.line.close()
+        self.cloud.close()
+
+    def audit(self, run: str) -> JournalView:
+        """After `close`: the hub stopped cleanly and every journaled event reached the
+        cloud (the figures printed under `run` first)."""
+        assert self.rc == 0
+        report, view = audit(self.db, self.cloud)
+        print(f"\n{run}: {report.line()}; {len(view.dead)} dead letters")
+        assert_all_delivered(report, view)
+        return view
 
 
 def test_serial_device_unplugged_and_replugged_mid_stream(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto, scale: Scale
 ) -> None:
     link = tmp_path / "by-id" / "usb-Prolific_Technology_Inc._USB-Serial_Controller-if00-port0"
-    line = TicketLine(link)
-    cfg = serial_config(tmp_path, hall_broker.url, cloud_broker.url, link)
-    cloud = CloudTally(cloud_broker.url)
-    hub = HubProcess(cfg)  # `hall-edge run`: it builds the serial driver from the profile
-    hub.start()
+    hall = SerialHall(tmp_path, hall_broker.url, cloud_broker.url, link)
+    line, cloud, hub = hall.line, hall.cloud, hall.hub
     n = scale.n(2000)
     unplugs = 3 * scale.factor
     mqtt = Load(
@@ -61,7 +83,7 @@ def test_serial_device_unplugged_and_replugged_mid_stream(
             line.plug()
         cloud.wait_for(line.settled, scale.timeout(60), "every request acknowledged")
         cloud.wait_for(
-            lambda: _requested(cloud) >= set(ids), scale.timeout(60), "every request in the cloud"
+            lambda: cloud.request_ids() >= set(ids), scale.timeout(60), "every request in the cloud"
         )
         mqtt.wait(scale.timeout(60))
         cloud.wait_for(
@@ -75,17 +97,11 @@ def test_serial_device_unplugged_and_replugged_mid_stream(
         )
         device_states = cloud.device_states("kiosk-1")
     finally:
-        mqtt.close()
-        rc = hub.stop()
-        line.close()
-        cloud.close()
-    assert rc == 0
-    report, view = audit(tmp_path / "hall.db", cloud)
+        hall.close(mqtt)
+    view = hall.audit(f"{unplugs} unplugs")
     print(
-        f"\n{unplugs} unplugs: {report.line()}; the machine resent {line.resends} lines; "
-        f"dead letters {[(d.reason, d.raw[:20]) for d in view.dead]}"
+        f"  the machine resent {line.resends} lines; {[(d.reason, d.raw[:20]) for d in view.dead]}"
     )
-    assert_all_delivered(report, view)
     assert set(ids) == line.acked, "every request was acknowledged, after its commit"
     assert view.types()["queue.ticket.requested"] == n, "a resent request is journaled once"
     assert line.resends > 0, "the unplugs did cut requests off"

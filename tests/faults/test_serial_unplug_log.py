@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.test_serial_unplug import serial_config
-from tests.support.broker import Mosquitto
 from tests.support.hall import HubProcess
 from tests.support.ptys import TicketLine
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
 from tests.support.cloud_tally import CloudTally
 from tests.support.hall import HubProcess, write_config
 from tests.support.load import Load, rating

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import audit
-from tests.support.broker import Mosquitto
 from tests.support.cloud_tally import CloudTally
 from tests.support.hall import HubProcess, write_config
 from tests.support.hubmain import SmallDiskHub

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import assert_all_delivered, audit
-from tests.support.broker import Mosquitto
 from tests.support.cloud_tally import CloudTally
 from tests.support.hall import HubProcess, write_config
 from tests.support.load import Load, rating
@@ -31,11 +31,11 @@ def test_stalled_pubacks_are_noticed_and_nothing_is_lost(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto, scale: Scale
 ) -> None:
     proxy = StallProxy(cloud_broker.port)
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, proxy.url)
-    cfg.write_text(
-        cfg.read_text().replace(
-            f'url = "{proxy.url}"', f'url = "{proxy.url}"\npuback_timeout_s = {PUBACK_TIMEOUT_S}'
-        )
+    cfg = write_config(
+        tmp_path / "hall.toml",
+        hall_broker.url,
+        proxy.url,
+        tables={"cloud": {"puback_timeout_s": PUBACK_TIMEOUT_S}},
     )
     cloud = CloudTally(cloud_broker.url)
     metrics = MetricsWatch(hall_broker.url)

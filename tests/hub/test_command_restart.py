@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import CloudClient, FakeDevice
 from tests.support.hall import DevicePublisher, HubProcess, write_config
 

@@ -12,7 +12,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, CloudClient, FakeDevice
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
 

@@ -7,8 +7,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from tests.support.broker import Mosquitto
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from edge.sim.mosquitto import Mosquitto
+from tests.support.hall import Collector, DevicePublisher, started_hub
 
 TOPIC = "hall/devices/pad-1/events/rating/submitted"
 
@@ -28,10 +28,8 @@ def _check_envelope(env: dict[str, object], hall_id: str = "test-hall") -> None:
 def test_10k_events_survive_a_cloud_outage(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
 ) -> None:
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"])
-    hub = HubProcess(cfg)
-    hub.start()
+    hub = started_hub(tmp_path, hall_broker.url, cloud_broker.url)
     dev = DevicePublisher(hall_broker.url)
     n = 10_000
 
@@ -92,10 +90,8 @@ def test_10k_events_survive_a_cloud_outage(
 def test_sigkill_during_load_loses_nothing(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
 ) -> None:
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"])
-    hub = HubProcess(cfg)
-    hub.start()
+    hub = started_hub(tmp_path, hall_broker.url, cloud_broker.url)
     dev = DevicePublisher(hall_broker.url)
     n = 6000
     kills = 0

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from edge.faces.detect import DetectSettings, find_faces
+from edge.sim.mosquitto import Mosquitto
 from tests.faces.privacy import assert_no_face_data
-from tests.support.broker import Mosquitto
 from tests.support.cloud import CloudClient
 from tests.support.hall import ROOT, Collector, DevicePublisher, HubProcess, write_config
 

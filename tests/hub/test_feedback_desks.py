@@ -4,35 +4,23 @@ and `feedback.close` on the hub closes a complaint — real hub process, real br
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
+from tests.support.audit import journal_rows
 from tests.support.cloud import CloudClient
 from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.waits import wait_until
 
 TZ = ZoneInfo("Asia/Shanghai")  # the hall's default time zone
 
 
 def _journal(db: Path, etype: str) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT envelope FROM journal WHERE type = ? ORDER BY seq", (etype,))
-        return [json.loads(r[0]) for r in rows]
-    finally:
-        conn.close()
-
-
-def _wait(pred: Any, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    sql = "SELECT envelope FROM journal WHERE type = ? ORDER BY seq"
+    return [json.loads(r[0]) for r in journal_rows(db, sql, (etype,))]
 
 
 def test_availability_and_feedback_close(
@@ -51,9 +39,9 @@ def test_availability_and_feedback_close(
     try:
         for topic in ("voc/VOC7/state", "eform/EF7/state"):
             dev.publish(topic, b"online", retain=True)
-        _wait(lambda: len(_journal(db, "device.online")) == 2, "both online")
+        wait_until(lambda: len(_journal(db, "device.online")) == 2, 15, "both online")
         dev.publish("eform/EF7/state", b"offline", retain=True)  # its last will, say
-        _wait(lambda: _journal(db, "device.offline"), "the desk offline")
+        wait_until(lambda: _journal(db, "device.offline"), 15, "the desk offline")
         assert [e["deviceid"] for e in _journal(db, "device.offline")] == ["desk-1"]
         assert {e["deviceid"] for e in _journal(db, "device.online")} == {"voc-1", "desk-1"}
 
@@ -62,7 +50,7 @@ def test_availability_and_feedback_close(
             "voc/VOC7/submit",
             {"id": "f-1", "kind": 1, "content": "等太久", "createdAt": now.isoformat()},
         )
-        _wait(lambda: _journal(db, "feedback.submitted"), "the complaint")
+        wait_until(lambda: _journal(db, "feedback.submitted"), 15, "the complaint")
         assert _journal(db, "feedback.submitted")[0]["data"]["feedback_id"] == "f-1"
         day = now.strftime("%Y-%m-%d")
         cloud.send("hub", "kpi.report", {"cmd_id": "k-1", "args": {"day": day}})

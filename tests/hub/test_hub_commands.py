@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, CloudClient
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import Collector, DevicePublisher, HubProcess, queue_tables, write_config
 
 RULE = """
 rules:
@@ -24,22 +24,7 @@ rules:
       - alert: {{severity: info, message: "大额缴费{{data.amount_cents}}分"}}
 """
 
-QUEUE = """
-[queue]
-reset_at = "00:00"
-[queue.opening_hours]
-open = "00:01"
-close = "23:59"
-[[queue.services]]
-code = "payment"
-letter = "A"
-name_zh = "缴费"
-name_en = "Payment"
-norm_min = 5
-[[queue.counters]]
-number = 1
-services = ["payment"]
-"""
+QUEUE = queue_tables({"number": 1, "services": ["payment"]})
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +41,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         hb.url,
         cb.url,
         devices=[{"id": "kiosk-9", "profile": "generic-mqtt"}],
-        extra=f'[rules]\npaths = ["rules"]\n{QUEUE}',
+        tables={"rules": {"paths": ["rules"]}, **QUEUE},
     )
     hub = HubProcess(cfg)
     hub.start()

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.hall import ROOT, Collector, DevicePublisher, HubProcess, write_config
 
 EV = "hall/devices/pad-1/events/rating/submitted"
@@ -40,9 +40,8 @@ def _deadletters(cfg: Path) -> list[dict[str, object]]:
 def test_every_dead_letter_reason_and_the_pipeline_goes_on(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
 ) -> None:
-    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
-    text = cfg.read_text()
-    cfg.write_text(text.replace("[cloud]", "max_message_bytes = 2048\n[cloud]", 1))
+    small = {"hall_broker": {"max_message_bytes": 2048}}
+    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, tables=small)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"])
     hub = HubProcess(cfg)
     hub.start()

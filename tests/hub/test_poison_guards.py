@@ -16,8 +16,8 @@ from edge.hub.rules_stage import RulesStage
 from edge.model import Event, JournaledEvent
 from edge.mqttio import LinkOptions, MqttLink
 from edge.rules import Decision, RuleEngine, RuleSet
+from edge.sim.mosquitto import Mosquitto
 from edge.store import INTERNAL_ERROR, BatchResult, Journal
-from tests.support.broker import Mosquitto
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -127,8 +127,7 @@ def test_an_event_the_cloud_broker_refuses_is_parked_and_the_rest_flows(
     """An MQTT 5 cloud broker that takes packets of at most 3,000 bytes: one event is
     bigger. It leaves the outbox as a dead letter `unsendable`, `event.parked` tells the
     cloud its hallseq, and the events after it are delivered."""
-    cloud_broker = Mosquitto(tmp_path / "cloud-broker")
-    cloud_broker.conf.write_text(cloud_broker.conf.read_text() + "max_packet_size 3000\n")
+    cloud_broker = Mosquitto(tmp_path / "cloud-broker", settings=["max_packet_size 3000"])
     cloud_broker.start()
     cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url)
     cloud = Collector(cloud_broker.url, ["halls/test-hall/events/#"], mqtt5=True)

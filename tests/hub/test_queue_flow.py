@@ -12,43 +12,32 @@ from edge.config import load
 from edge.hub.build import build_hub
 from edge.sim.counter import BusSim, CallerSim, RatingPadSim
 from edge.sim.display import DisplaySim
-from edge.sim.hall_links import PAD_BUS_BASE, devices_toml, open_hall_links
+from edge.sim.hall_links import PAD_BUS_BASE, open_hall_links
+from edge.sim.mosquitto import Mosquitto
 from edge.sim.ticket import TicketMachineSim
-from tests.support.broker import Mosquitto
-from tests.support.hall import Collector
+from tests.support.hall import PAYMENT, Collector, queue_tables, write_config
 
-QUEUE = """
-[queue]
-reset_at = "00:00"
-rating_timeout_s = 20
-status_min_interval_s = 0.2
-voices = ["display-1"]
-[queue.opening_hours]
-open = "00:01"
-close = "23:59"
-[[queue.services]]
-code = "payment"
-letter = "A"
-name_zh = "缴费"
-name_en = "Payment"
-norm_min = 5
-[[queue.services]]
-code = "consultation"
-letter = "B"
-name_zh = "咨询"
-name_en = "Consultation"
-norm_min = 20
-[[queue.counters]]
-number = 1
-services = ["payment", "consultation"]
-caller = "caller-1"
-rating_pad = "pad-1"
-displays = ["display-1"]
-[[queue.counters]]
-number = 2
-services = ["consultation"]
-caller = "caller-2"
-"""
+CONSULTATION = {
+    "code": "consultation",
+    "letter": "B",
+    "name_zh": "咨询",
+    "name_en": "Consultation",
+    "norm_min": 20,
+}
+QUEUE = queue_tables(
+    {
+        "number": 1,
+        "services": ["payment", "consultation"],
+        "caller": "caller-1",
+        "rating_pad": "pad-1",
+        "displays": ["display-1"],
+    },
+    {"number": 2, "services": ["consultation"], "caller": "caller-2"},
+    services=[PAYMENT, CONSULTATION],
+    rating_timeout_s=20,
+    status_min_interval_s=0.2,
+    voices=["display-1"],
+)
 
 
 async def _wait(event: asyncio.Event, what: str, timeout: float = 15.0) -> None:
@@ -65,13 +54,13 @@ def test_ticket_call_display_rating_reach_the_cloud(
     links = open_hall_links(counters=2, link_dir=tmp_path / "dev")
     wanted = {"caller-1", "caller-2", "pad-1", "ticket-1", "display-1"}
     devices = [d for d in links.devices() if d["id"] in wanted]
-    cfg_path = tmp_path / "hall.toml"
-    cfg_path.write_text(
-        f'[hall]\nid = "q-hall"\n[hall_broker]\nurl = "{hall_broker.url}"\n'
-        f'[cloud]\nurl = "{cloud_broker.url}"\n[store]\npath = "hall.db"\nsynchronous = "normal"\n'
-        + QUEUE
-        + devices_toml(devices),
-        encoding="utf-8",
+    cfg_path = write_config(
+        tmp_path / "hall.toml",
+        hall_broker.url,
+        cloud_broker.url,
+        devices,
+        hall_id="q-hall",
+        tables=QUEUE,
     )
     cloud = Collector(cloud_broker.url, ["halls/q-hall/#"], client_id="q-cloud")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from edge.sim.mosquitto import Mosquitto
 from tests.hub.test_hub_commands import QUEUE
-from tests.support.broker import Mosquitto
 from tests.support.cloud import CloudClient
 from tests.support.hall import Collector, HubProcess, write_config
 
@@ -15,7 +15,7 @@ def test_queue_state_is_rebuilt_after_sigkill(
     tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
 ) -> None:
     cfg = write_config(
-        tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices=[], extra=QUEUE
+        tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, devices=[], tables=QUEUE
     )
     events = Collector(cloud_broker.url, ["halls/test-hall/events/#"], client_id="q-restart")
     hub = HubProcess(cfg)

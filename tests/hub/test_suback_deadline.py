@@ -8,7 +8,7 @@ import socket
 import threading
 
 from edge.mqttio import LinkOptions, MqttLink
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 
 
 class MuteBroker:

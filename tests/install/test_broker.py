@@ -14,7 +14,9 @@ from edge.config import load
 from edge.errors import ConfigError
 from edge.install.accounts import password_matches, read_passwd, read_secrets, reload_broker, sync
 from edge.install.layout import Layout
-from tests.install.conftest import HUB_PW, Client, StagedBroker, staged_config
+from edge.sim.mosquitto import Mosquitto
+from tests.install.conftest import HUB_PW, Client, staged_config
+from tests.support.waits import settles
 
 DEVICES: list[dict[str, Any]] = [
     {"id": "pad-1", "profile": "generic-mqtt"},
@@ -22,15 +24,6 @@ DEVICES: list[dict[str, Any]] = [
     {"id": "robot-1", "profile": "guide-robot-mqtt", "settings": {"serial": "GB2-0001"}},
     {"id": "caller-1", "profile": "counter-caller-485", "settings": {"address": 1}},
 ]
-
-
-def wait_until(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return bool(pred())
 
 
 def login_settles(port: int, user: str, password: str, *, accepted: bool) -> bool:
@@ -86,7 +79,7 @@ def test_sync_refuses_a_device_named_like_the_hub(layout: Layout) -> None:
 
 
 def test_broker_enforces_the_accounts(
-    layout: Layout, staged_broker: StagedBroker, clients: list[Client]
+    layout: Layout, staged_broker: Mosquitto, clients: list[Client]
 ) -> None:
     secret = synced(layout, DEVICES, staged_broker.url)
     staged_broker.start()
@@ -115,9 +108,9 @@ def test_broker_enforces_the_accounts(
     screen.c.publish("hall/events/x", b"screen", 1).wait_for_publish(5)
     hub.c.publish("hall/devices/pad-2/commands/display", b"cmd", 1).wait_for_publish(5)
     hub.c.publish("hall/events/queue/called", b"copy", 1).wait_for_publish(5)
-    assert wait_until(lambda: ("hall/devices/pad-2/commands/display", b"cmd") in b.got)
-    assert wait_until(lambda: ("hall/events/queue/called", b"copy") in screen.got)
-    assert wait_until(lambda: ("hall/devices/pad-1/events/rating/submitted", b"own") in hub.got)
+    assert settles(lambda: ("hall/devices/pad-2/commands/display", b"cmd") in b.got, 5)
+    assert settles(lambda: ("hall/events/queue/called", b"copy") in screen.got, 5)
+    assert settles(lambda: ("hall/devices/pad-1/events/rating/submitted", b"own") in hub.got, 5)
     time.sleep(0.3)
     # The hub (allowed to read everything) never got what A wrote as B or what a screen wrote.
     assert ("hall/devices/pad-2/events/rating/submitted", b"as B") not in hub.got
@@ -131,14 +124,14 @@ def test_broker_enforces_the_accounts(
     robot.c.publish("guidebot/GB2-0001/report/status", b"mine", 1).wait_for_publish(5)
     robot.c.publish("hall/devices/pad-1/events/x", b"other", 1).wait_for_publish(5)
     hub.c.publish("guidebot/GB2-0001/cmd", b"go", 1).wait_for_publish(5)
-    assert wait_until(lambda: ("guidebot/GB2-0001/report/status", b"mine") in hub.got)
-    assert wait_until(lambda: ("guidebot/GB2-0001/cmd", b"go") in robot.got)
+    assert settles(lambda: ("guidebot/GB2-0001/report/status", b"mine") in hub.got, 5)
+    assert settles(lambda: ("guidebot/GB2-0001/cmd", b"go") in robot.got, 5)
     time.sleep(0.3)
     assert not [m for m in hub.got if m[1] == b"other"]
 
 
 def test_removed_device_cannot_log_in_after_sync(
-    layout: Layout, staged_broker: StagedBroker, clients: list[Client]
+    layout: Layout, staged_broker: Mosquitto, clients: list[Client]
 ) -> None:
     secret = synced(layout, DEVICES, staged_broker.url)
     staged_broker.start()
@@ -148,7 +141,7 @@ def test_removed_device_cannot_log_in_after_sync(
     assert hub.connected() and still.connected()
     hub.subscribe("hall/devices/#")
     still.c.publish("hall/devices/pad-2/events/x", b"before", 1)
-    assert wait_until(lambda: ("hall/devices/pad-2/events/x", b"before") in hub.got)
+    assert settles(lambda: ("hall/devices/pad-2/events/x", b"before") in hub.got, 5)
     result = sync(load(layout.root / "hall.toml"), layout)  # nothing to do yet
     assert not result.changed
     staged_config(layout.root / "hall.toml", staged_broker.url, "mqtt://127.0.0.1:1", DEVICES[:1])
@@ -175,7 +168,7 @@ def test_no_secrets_outside_root_only_files(layout: Layout) -> None:
 
 
 def test_broker_sync_command_shows_passwords_and_reloads(
-    layout: Layout, staged_broker: StagedBroker
+    layout: Layout, staged_broker: Mosquitto
 ) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 
@@ -214,7 +207,7 @@ def test_sync_needs_the_hub_login_in_the_config(layout: Layout) -> None:
 
 
 def test_install_after_a_config_edit_reloads_the_running_broker(
-    layout: Layout, staged_broker: StagedBroker
+    layout: Layout, staged_broker: Mosquitto
 ) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 

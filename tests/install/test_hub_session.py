@@ -8,8 +8,8 @@ from pathlib import Path
 from edge.config import load
 from edge.install.accounts import read_secrets, reload_broker, sync
 from edge.install.layout import Layout
-from tests.install.conftest import Client, StagedBroker, staged_config
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
+from tests.install.conftest import Client, staged_config
 from tests.support.hall import Collector, DevicePublisher, HubProcess
 
 PADS = [{"id": "pad-1", "profile": "generic-mqtt"}, {"id": "pad-2", "profile": "generic-mqtt"}]
@@ -22,7 +22,7 @@ def ratings(cloud: Collector) -> set[int]:
 def test_hub_keeps_its_session_through_reload_and_a_client_id_thief(
     tmp_path: Path,
     layout: Layout,
-    staged_broker: StagedBroker,
+    staged_broker: Mosquitto,
     cloud_broker: Mosquitto,
     clients: list[Client],
 ) -> None:

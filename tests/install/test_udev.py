@@ -17,7 +17,7 @@ from edge.errors import ConfigError
 from edge.install.udev import udev_rules
 from edge.sim.counter import BusSim, CallerSim
 from edge.sim.ports import PtyLink
-from tests.drivers.recording import RecordingPort, eventually, run_async
+from tests.drivers.recording import RecordingPort, cancelled, eventually, run_async
 from tests.install.conftest import staged_config
 
 SERIAL_DEVICES: list[dict[str, Any]] = [
@@ -150,9 +150,7 @@ async def test_hub_opens_a_dev_hall_link_and_follows_a_replug(
         assert [e.data["action"] for e in port.events] == ["call_next", "finish"]
         spacer.unplug()
     finally:
-        running.cancel()
-        serving.cancel()
-        await asyncio.gather(running, serving, return_exceptions=True)
+        await cancelled(running, serving)
         await watcher.close()
         link.unplug()
 

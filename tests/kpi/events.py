@@ -7,7 +7,7 @@ from itertools import count
 from typing import Any
 
 from edge.model import JournaledEvent
-from tests.kpi.hallgen import SHANGHAI
+from edge.sim.month import SHANGHAI
 
 _seq = count(1)
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.kpi.truth import FeedbackTruth, HallMonth, PaymentTruth, TicketTruth
+from edge.sim.month_truth import FeedbackTruth, HallMonth, PaymentTruth, TicketTruth
 
 NORM_MIN = {"payment": 5}  # every other service: 20 minutes
 SATISFIED = {4, 5}

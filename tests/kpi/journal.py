@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from edge.model import Event, JournaledEvent, Output
+from edge.sim.month import SHANGHAI
 from edge.store import Journal, JournalReader
-from tests.kpi.hallgen import SHANGHAI
 
 
 def as_new_events(events: Iterable[JournaledEvent]) -> list[Event]:

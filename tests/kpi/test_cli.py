@@ -18,9 +18,9 @@ from edge.config import load
 from edge.config.kpi import KpiSection
 from edge.kpi import choose_model_window, day_report, month_report
 from edge.model import JournaledEvent
-from tests.kpi.hallgen import SHANGHAI, build_month
+from edge.sim.month import SHANGHAI, build_month
+from edge.sim.month_truth import HallMonth
 from tests.kpi.journal import HubJournal, as_new_events
-from tests.kpi.truth import HallMonth
 
 CONFIG = """
 [hall]

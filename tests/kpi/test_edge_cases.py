@@ -12,8 +12,8 @@ import pytest
 from edge.config.kpi import KpiSection
 from edge.kpi import Figures, choose_model_window, day_report, model_window_data, month_report
 from edge.kpi.figures import median, p90
+from edge.sim.month import SHANGHAI
 from tests.kpi.events import ev, rated_tickets, rating, ticket
-from tests.kpi.hallgen import SHANGHAI
 
 SECTION = KpiSection()
 DAY = date(2026, 11, 5)

@@ -22,9 +22,9 @@ from edge.kpi import (
 )
 from edge.kpi.envelopes import reader_over
 from edge.kpi.service import CROSS_MIDNIGHT_TAIL
+from edge.sim.month import SHANGHAI, build_month
+from edge.sim.month_truth import HallMonth
 from tests.kpi.expected import model_counters, period_expectation
-from tests.kpi.hallgen import SHANGHAI, build_month
-from tests.kpi.truth import HallMonth
 
 SECTION = KpiSection()
 

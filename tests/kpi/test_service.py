@@ -14,9 +14,9 @@ from edge.config.kpi import KpiSection
 from edge.errors import CommandError
 from edge.kpi import KPI_EVENT_TYPES, KpiService, choose_model_window, day_report, month_report
 from edge.model import BAD_ARGS, Event
-from tests.kpi.hallgen import SHANGHAI, build_month
+from edge.sim.month import SHANGHAI, build_month
+from edge.sim.month_truth import HallMonth
 from tests.kpi.journal import HubJournal, as_new_events
-from tests.kpi.truth import HallMonth
 
 SECTION = KpiSection(min_ratings=20)
 

@@ -31,45 +31,27 @@ SERVICES: list[dict[str, Any]] = [
     {"code": "consultation", "letter": "E", "name_zh": "咨询", "norm_min": 8},
 ]
 
+
+def _counter(number: int, services: list[str], *displays: str) -> dict[str, Any]:
+    """Counter `number` with its own caller and rating pad (and window screens)."""
+    counter: dict[str, Any] = {
+        "number": number,
+        "services": services,
+        "caller": f"caller-{number}",
+        "rating_pad": f"pad-{number}",
+    }
+    if displays:
+        counter["displays"] = list(displays)
+    return counter
+
+
 COUNTERS: list[dict[str, Any]] = [
-    {
-        "number": 1,
-        "services": ["payment", "invoice"],
-        "caller": "caller-1",
-        "rating_pad": "pad-1",
-        "displays": ["window-1"],
-    },
-    {
-        "number": 2,
-        "services": ["payment", "invoice"],
-        "caller": "caller-2",
-        "rating_pad": "pad-2",
-        "displays": ["window-2"],
-    },
-    {
-        "number": 3,
-        "services": ["new_install", "capacity_change", "consultation"],
-        "caller": "caller-3",
-        "rating_pad": "pad-3",
-    },
-    {
-        "number": 4,
-        "services": ["capacity_change", "new_install"],
-        "caller": "caller-4",
-        "rating_pad": "pad-4",
-    },
-    {
-        "number": 5,
-        "services": ["invoice", "payment", "consultation"],
-        "caller": "caller-5",
-        "rating_pad": "pad-5",
-    },
-    {
-        "number": 6,
-        "services": ["consultation", "new_install"],
-        "caller": "caller-6",
-        "rating_pad": "pad-6",
-    },
+    _counter(1, ["payment", "invoice"], "window-1"),
+    _counter(2, ["payment", "invoice"], "window-2"),
+    _counter(3, ["new_install", "capacity_change", "consultation"]),
+    _counter(4, ["capacity_change", "new_install"]),
+    _counter(5, ["invoice", "payment", "consultation"]),
+    _counter(6, ["consultation", "new_install"]),
 ]
 
 

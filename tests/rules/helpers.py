@@ -65,6 +65,12 @@ def engine_from(folder: Path, text: str, builtin: bool = False, **params: Any) -
     return RuleEngine(ruleset_from(folder, text, builtin, **params), TZ, GROUPS)
 
 
+def one_rule_engine(folder: Path, rule: str) -> RuleEngine:
+    """An engine with one rule, given as the YAML of its keys (its description added)."""
+    keys = textwrap.indent(textwrap.dedent(rule).strip(), "    ")
+    return engine_from(folder, f"rules:\n  - description: the rule under test\n{keys}\n")
+
+
 def default_engine(**params: Any) -> RuleEngine:
     return RuleEngine(load_ruleset([], params, builtin=True), TZ, GROUPS)
 

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from edge.model import Command, Event
 from edge.rules.engine import MAX_CHAIN, RuleEngine
-from tests.rules.helpers import GROUPS, TZ, Feed, alerts, commands, engine_from, ruleset_from
+from tests.rules.helpers import (
+    GROUPS,
+    TZ,
+    Feed,
+    alerts,
+    commands,
+    engine_from,
+    one_rule_engine,
+    ruleset_from,
+)
 
 
 def test_events_no_rule_cares_about_are_forwarded_without_outputs(tmp_path: Path) -> None:
@@ -262,17 +271,15 @@ def test_chains_through_several_rules_stop_at_max_chain(tmp_path: Path) -> None:
 
 
 def test_replayed_events_update_state_but_send_no_commands(tmp_path: Path) -> None:
-    engine = engine_from(
+    engine = one_rule_engine(
         tmp_path,
         """
-        rules:
-          - id: greet
-            description: d
-            trigger: customer.recognized
-            actions:
-              - command: {device: robot-1, name: robot.speak, args: {text: hi}}
-              - alert: {message: seen}
-    """,
+        id: greet
+        trigger: customer.recognized
+        actions:
+          - command: {device: robot-1, name: robot.speak, args: {text: hi}}
+          - alert: {message: seen}
+        """,
     )
     d = engine.evaluate(Feed()("customer.recognized", {}, replayed=True))
     assert commands(d.outputs) == [] and len(alerts(d.outputs)) == 1
@@ -331,19 +338,17 @@ def test_state_actions_and_reading_them_back(tmp_path: Path) -> None:
 
 
 def test_alert_shape_follows_the_contract(tmp_path: Path) -> None:
-    engine = engine_from(
+    engine = one_rule_engine(
         tmp_path,
         """
-        rules:
-          - id: low
-            description: d
-            trigger: rating.submitted
-            actions:
-              - alert:
-                  severity: critical
-                  message: "m {data.counter}"
-                  subject: "counter:{data.counter}"
-    """,
+        id: low
+        trigger: rating.submitted
+        actions:
+          - alert:
+              severity: critical
+              message: "m {data.counter}"
+              subject: "counter:{data.counter}"
+        """,
     )
     ev = Feed()("rating.submitted", {"counter": 3})
     (out,) = engine.evaluate(ev).outputs

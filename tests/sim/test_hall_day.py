@@ -21,8 +21,8 @@ from edge.drivers.registry import DriverEnv, build_codec, build_drivers
 from edge.model import Command, Event, Reply
 from edge.sim.hall_day import arrivals_per_hour, run_hall
 from edge.sim.hall_links import devices_toml, open_hall_links
+from edge.sim.mosquitto import Mosquitto
 from tests.drivers.recording import RecordingPort, run_async
-from tests.support.broker import Mosquitto
 
 
 def fast_profiles() -> ProfileSet:

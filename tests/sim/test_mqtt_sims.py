@@ -16,8 +16,8 @@ from edge.drivers.mqtt_codec import MqttCodec
 from edge.drivers.profiles import load_profiles
 from edge.drivers.registry import build_codec
 from edge.model import Command
+from edge.sim.mosquitto import Mosquitto
 from edge.sim.mqtt_devices import FeedbackSim, FormDeskSim, KioskSim, RobotSim
-from tests.support.broker import Mosquitto
 
 
 @pytest.fixture(scope="module")

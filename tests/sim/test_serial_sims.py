@@ -21,7 +21,7 @@ from edge.sim.display import DisplaySim
 from edge.sim.modbus_pad import ModbusLineSim, ModbusPadSim
 from edge.sim.ports import PtyLink
 from edge.sim.ticket import TicketMachineSim
-from tests.drivers.recording import RecordingPort, eventually, run_async
+from tests.drivers.recording import RecordingPort, cancelled, eventually, run_async
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,7 @@ async def on_pty(
         await eventually(lambda: port.is_online("dev-1"))
         yield driver, sim, port, link
     finally:
-        running.cancel()
-        serving.cancel()
-        await asyncio.gather(running, serving, return_exceptions=True)
+        await cancelled(running, serving)
         link.unplug()
 
 

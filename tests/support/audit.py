@@ -11,20 +11,32 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from tests.support.cloud_tally import CloudTally
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
+def journal_rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """`sql` on a hub's journal file, read-only (the hub may be running: WAL)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+class JournalRow(NamedTuple):
+    """A journal row, as SQLite returns it (only what the audit compares)."""
+
     seq: int
     id: str
     type: str
     device_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeadRow:
+class DeadRow(NamedTuple):
+    """A dead letter of the hub's own journal (not the cloud's `DeadLetter` record)."""
+
     device_id: str | None
     topic: str
     reason: str

@@ -4,7 +4,6 @@ as they arrive (so a soak run with millions of events does not re-parse them to 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from typing import Any
 import msgspec
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.support.waits import wait_until
 
 
 class _Envelope(msgspec.Struct):
@@ -109,6 +110,10 @@ class CloudTally:
         """The `n` of every distinct event of this type that arrived."""
         return {s.n for s in self.of_type(event_type)}
 
+    def request_ids(self) -> set[str]:
+        """The request ids of the ticket requests that reached the cloud."""
+        return {str(s.data.get("request_id")) for s in self.of_type("queue.ticket.requested")}
+
     def hall_states(self) -> list[str]:
         with self.lock:
             return [s.get("state", "") for t, s in self.states if t == self.prefix + "state"]
@@ -119,12 +124,7 @@ class CloudTally:
             return [s.get("state", "") for t, s in self.states if t == topic]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        wait_until(predicate, timeout, what)
 
     def close(self) -> None:
         self.client.loop_stop()

@@ -1,9 +1,15 @@
-"""A TCP proxy on loopback whose link can be cut for a while: every open connection is
-closed and new ones are refused (accepted and closed at once) until the cut ends."""
+"""A TCP proxy on loopback whose link can be cut: every open connection is closed and new
+ones are refused (accepted and closed at once) until the cut ends, after some seconds or
+at `heal()`. A cloud broker's node lost, or PostgreSQL lost: the server itself (the
+machine's PostgreSQL, say) is never touched.
+
+tests/support/proxy.py silences one direction instead (a stalled MQTT broker).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import threading
 import time
@@ -21,15 +27,16 @@ class CutProxy:
         self._socks: list[socket.socket] = []
         self._cut_until = 0.0
         self._closed = False
-        self.connections = 0
+        self.connections = 0  # passed through
+        self.refused = 0  # closed at once, during a cut
         threading.Thread(target=self._accept, name="cut-proxy", daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def cut(self, seconds: float) -> None:
-        """Close every connection now and refuse new ones for SECONDS."""
+    def cut(self, seconds: float = math.inf) -> None:
+        """Close every connection now and refuse new ones for SECONDS (or until `heal`)."""
         with self._lock:
             self._cut_until = time.monotonic() + seconds
             socks, self._socks = self._socks, []
@@ -38,13 +45,20 @@ class CutProxy:
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
+    def heal(self) -> None:
+        with self._lock:
+            self._cut_until = 0.0
+
     def _accept(self) -> None:
         while not self._closed:
             try:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if time.monotonic() < self._cut_until:
+            with self._lock:
+                cut = time.monotonic() < self._cut_until
+            if cut:
+                self.refused += 1
                 client.close()
                 continue
             try:
@@ -52,7 +66,7 @@ class CutProxy:
             except OSError:
                 client.close()
                 continue
-            upstream.settimeout(None)
+            upstream.settimeout(None)  # an idle connection stays open
             self.connections += 1
             with self._lock:
                 self._socks += [client, upstream]

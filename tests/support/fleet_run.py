@@ -19,40 +19,18 @@ from typing import Any
 import aiomqtt
 import asyncpg
 
+from edge.sim.mosquitto import Mosquitto
 from tests.cloud.consumer import ConsumerProcess
-from tests.support.broker import Mosquitto
 from tests.support.cutproxy import CutProxy
 from tests.support.fleet_sim import Fleet
-from tests.support.hall import DevicePublisher, HubProcess
+from tests.support.hall import DevicePublisher, HubProcess, write_config
 
 
 def hub_config(path: Path, hall_id: str, hall_url: str, cloud_url: str) -> Path:
     """A real hub's config: MQTT 3.1.1 to the cloud (RabbitMQ 3.10), short backoffs."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "\n".join(
-            [
-                "[hall]",
-                f'id = "{hall_id}"',
-                "[hall_broker]",
-                f'url = "{hall_url}"',
-                "[cloud]",
-                f'url = "{cloud_url}"',
-                'protocol = "3.1.1"',
-                "backoff_min_s = 0.2",
-                "backoff_max_s = 2.0",
-                "puback_timeout_s = 5.0",
-                "[store]",
-                'path = "hall.db"',
-                'synchronous = "normal"',
-                "[[devices]]",
-                'id = "pad-1"',
-                'profile = "generic-mqtt"',
-                "",
-            ]
-        )
-    )
-    return path
+    cloud = {"protocol": "3.1.1", "puback_timeout_s": 5.0}
+    return write_config(path, hall_url, cloud_url, hall_id=hall_id, tables={"cloud": cloud})
 
 
 @dataclass
@@ -178,15 +156,6 @@ def check(dsn: str, expected: set[tuple[str, str]]) -> tuple[int, list[tuple[str
         return sum(have.values()), missing, dup, int(gaps[0]["n"])
 
     return asyncio.run(run())
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def consumers(

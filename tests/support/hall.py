@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,92 +15,81 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.sim import processes
+from edge.sim.hall_config import Table, Tables, hub_tables, write_hall_toml
+from tests.support.waits import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+PAD: Table = {"id": "pad-1", "profile": "generic-mqtt"}  # a test hall's one device
 
 
 def write_config(
     path: Path,
     hall_url: str,
     cloud_url: str,
-    devices: list[dict[str, Any]] | None = None,
+    devices: Sequence[Table] | None = None,
     extra: str = "",
     hall_id: str = "test-hall",
+    tables: Tables | None = None,
 ) -> Path:
-    devices = devices if devices is not None else [{"id": "pad-1", "profile": "generic-mqtt"}]
-    lines = [
-        "[hall]",
-        f'id = "{hall_id}"',
-        "[hall_broker]",
-        f'url = "{hall_url}"',
-        "[cloud]",
-        f'url = "{cloud_url}"',
-        "backoff_min_s = 0.2",
-        "backoff_max_s = 2.0",
-        "[store]",
-        'path = "hall.db"',
-        'synchronous = "normal"',
-    ]
-    body = "\n".join(lines) + "\n" + extra + "\n"
-    for d in devices:
-        body += "\n[[devices]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in d.items())
-    path.write_text(body)
-    return path
+    """A test hub's hall.toml: the one generic MQTT `PAD` unless `devices` are given, a journal
+    without an fsync per batch; `tables` change or add tables, `extra` is TOML text after
+    them (bare keys there belong to the last table: [store] unless `tables` add one)."""
+    devices = devices if devices is not None else [PAD]
+    quick = {"store": {"synchronous": "normal"}}
+    return write_hall_toml(
+        path, hub_tables(hall_url, cloud_url, hall_id, quick, tables or {}), devices, extra
+    )
 
 
-class HubProcess:
+PAYMENT: Table = {
+    "code": "payment",
+    "letter": "A",
+    "name_zh": "缴费",
+    "name_en": "Payment",
+    "norm_min": 5,
+}
+
+
+def queue_tables(*counters: Table, services: Sequence[Table] = (PAYMENT,), **queue: Any) -> Tables:
+    """A [queue] with `services` and `counters`, open all day but its first minute: a test
+    runs at any hour, and the queue's day turns at midnight. `queue`: more [queue] keys."""
+    return {
+        "queue": {"reset_at": "00:00", **queue},
+        "queue.opening_hours": {"open": "00:01", "close": "23:59"},
+        "queue.services": list(services),
+        "queue.counters": list(counters),
+    }
+
+
+def started_hub(folder: Path, hall_url: str, cloud_url: str, **config: Any) -> HubProcess:
+    """A hub on `write_config(folder / "hall.toml", ...)`, started and connected."""
+    hub = HubProcess(write_config(folder / "hall.toml", hall_url, cloud_url, **config))
+    hub.start()
+    return hub
+
+
+class HubProcess(processes.LoggedProcess):
     """`hall-edge run` in a subprocess, so tests can SIGKILL it like a power cut would."""
 
     def __init__(self, config: Path) -> None:
+        super().__init__(
+            [sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+            config.parent / "hub.log",
+            cwd=config.parent,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         self.config = config
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = config.parent / "hub.log"
-        self.runs = 0
 
     def start(self, wait: bool = True, timeout: float = 20.0) -> None:
-        self.runs += 1
-        with self.log.open("ab") as out:
-            out.write(f"--- run {self.runs}\n".encode())
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "edge.cli", "run", "-c", str(self.config)],
-                cwd=self.config.parent,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
+        self.launch()
         if wait:
             self.wait_connected(timeout)
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
     def wait_connected(self, timeout: float = 20.0) -> None:
-        marker = f"--- run {self.runs}\n"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log_text().split(marker)[-1]
-            if "hall broker: connected" in text and "cloud: connected" in text:
-                return
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n{text}")
-            time.sleep(0.05)
-        raise RuntimeError(f"hub did not connect in time:\n{self.log_text()[-3000:]}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self, timeout: float = 15.0) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return int(self.proc.returncode or 0)
+        self.wait_log("hall broker: connected", "cloud: connected", timeout=timeout)
 
 
 class Collector:
@@ -158,12 +144,7 @@ class Collector:
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 60.0, what: str = ""
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what or predicate}")
+        wait_until(predicate, timeout, what or str(predicate))
 
     def close(self) -> None:
         self.client.loop_stop()

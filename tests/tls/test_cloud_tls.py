@@ -18,7 +18,7 @@ import pytest
 
 from edge.errors import LinkError
 from edge.mqttio import LinkOptions, MqttLink
-from tests.support.broker import Mosquitto
+from edge.sim.mosquitto import Mosquitto
 from tests.support.certs import CertAuthority
 from tests.support.cloud import CloudClient, FakeDevice
 from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
@@ -68,18 +68,14 @@ def _hub_config(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "cloud.pass").write_text(PASSWORD + "\n")
     issued = pki[client]
-    extra = "\n".join(
-        [
-            'username = "test-hall"',
-            'password_file = "cloud.pass"',
-            f'ca = "{pki["ca"].path}"',
-            f'cert = "{issued.cert}"',
-            f'key = "{issued.key}"',
-        ]
-    )
-    cfg = write_config(folder / "hall.toml", hall.url, url)
-    cfg.write_text(cfg.read_text().replace(f'url = "{url}"\n', f'url = "{url}"\n{extra}\n'))
-    return cfg
+    cloud = {
+        "username": "test-hall",
+        "password_file": "cloud.pass",
+        "ca": str(pki["ca"].path),
+        "cert": str(issued.cert),
+        "key": str(issued.key),
+    }
+    return write_config(folder / "hall.toml", hall.url, url, tables={"cloud": cloud})
 
 
 def test_events_and_commands_flow_over_tls(

@@ -1,4 +1,5 @@
-"""What really happened in a generated hall month: the truth the tests compute from."""
+"""What really happened in a generated hall month (edge/sim/month.py): the truth the KPI
+tests compute from."""
 
 from __future__ import annotations
 

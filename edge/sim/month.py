@@ -5,7 +5,7 @@ figures from, with plain loops; the events are what the KPI code gets, with the 
 real delivery: duplicates under the same envelope id, re-sends under a new id, events
 that reach the journal days late, mixed time zones, ratings without staff or ticket.
 
-Also used by bench/kpi.py for the busy-hall month.
+Used by the KPI tests (tests/kpi) and by bench/kpi.py for the busy-hall month.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.model import JournaledEvent
-from tests.kpi.truth import FeedbackTruth, HallMonth, PaymentTruth, TicketTruth
+from edge.sim.month_truth import FeedbackTruth, HallMonth, PaymentTruth, TicketTruth
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
