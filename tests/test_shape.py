@@ -7,6 +7,8 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import edge
@@ -74,3 +76,12 @@ def test_the_benchmarks_do_not_import_the_tests() -> None:
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"bench/ imports tests/: {offenders}"
+
+
+def test_the_hub_does_not_load_what_only_the_cli_uses() -> None:
+    """sqlite-utils (the CLI's listings) weighs 25 MB of memory: the hub never imports it."""
+    code = "import sys, edge.hub.build; print('sqlite_utils' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
