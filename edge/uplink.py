@@ -192,9 +192,7 @@ class Uplink:
             keepalive_s=c.keepalive_s,
             username=c.username,
             password=c.password,
-            ca=self.resolve(c.ca) if c.ca else None,
-            cert=self.resolve(c.cert) if c.cert else None,
-            key=self.resolve(c.key) if c.key else None,
+            **c.tls_paths(self.resolve),
             will=Will(self.state_topic, self._state_payload("offline")),
         )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -60,13 +59,6 @@ class CommandLog(Protocol):
     async def seen(self, cmd_id: str, device_id: str, name: str) -> tuple[bool, bytes | None]: ...
 
     async def replied(self, cmd_id: str, code: int, reply: bytes) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CloudCommand:
-    command: Command
-    response_topic: str | None
-    correlation: bytes | None
 
 
 class CommandRouter:

@@ -38,7 +38,6 @@ class DeviceEntry:
     last_error: str = ""
     commands: frozenset[str] | None = None  # None: any command (generic MQTT devices)
     specs: dict[str, CommandSpec] = field(default_factory=dict)  # the profile's commands
-    profile_kind: str = ""
     transport: CommandTransport | None = None
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 

@@ -43,7 +43,11 @@ class JournalGate(Executor):
         return fut
 
     def hold(self) -> None:
-        """From now on other calls queue: a transaction is open (see `release`)."""
+        """From now on other calls queue: a transaction is open (see `release`). One holder
+        at a time: a second would have the first's release run queued calls inside the
+        second's open transaction."""
+        if self._busy:
+            raise RuntimeError("the journal gate is held already")
         self._busy = True
 
     def release(self) -> None:
@@ -52,14 +56,6 @@ class JournalGate(Executor):
         while self._queue and not self._busy:
             fut, call, args = self._queue.popleft()
             _run(fut, call, args)
-
-    async def commit(self, fn: Callable[[], None]) -> None:
-        """Hold, run `fn` (the COMMIT) on the thread, release."""
-        self.hold()
-        try:
-            await self.on_thread(fn)
-        finally:
-            self.release()
 
     async def on_thread(self, fn: Callable[[], None]) -> None:
         """Run `fn` (the COMMIT) on the thread while held; the loop goes on meanwhile."""

@@ -76,9 +76,7 @@ class HallLink:
             keepalive_s=b.keepalive_s,
             username=b.username,
             password=b.password,
-            ca=str(res(b.ca)) if b.ca else None,
-            cert=str(res(b.cert)) if b.cert else None,
-            key=str(res(b.key)) if b.key else None,
+            **b.tls_paths(res),
             will=Will(HUB_STATE_TOPIC, self.state_payload("offline")),
             manual_ack=True,
         )

@@ -212,15 +212,16 @@ class JournalPipeline:
                     log.exception("acknowledging a journaled message failed")
 
     async def save_rule_state(self) -> None:
-        """At shutdown: the rule state once more (the per-batch save is rate-limited)."""
+        """At shutdown: the rule state once more (the per-batch save is rate-limited).
+
+        Through the gate like any other journal call: queued behind a batch in flight,
+        never inside its transaction (holding the gate a second time would let the first
+        release run queued calls inside the other's open transaction)."""
         blob = self.rules.state_to_save(final=True)
         if blob is None:
             return
-        self.gate.hold()
-        try:
-            await self.journal.write(StampedBatch(), None, (), blob, commit_on=self.gate.on_thread)
-        finally:
-            self.gate.release()
+        empty = StampedBatch(received_ms=0)
+        await asyncio.wrap_future(self.gate.submit(self.journal.write_now, empty, None, (), blob))
 
     async def drained(self) -> None:
         """Wait until everything submitted so far is journaled."""

@@ -111,7 +111,6 @@ def attach_devices(core: Core, profiles: ProfileSet) -> Part:
     for i, dev in enumerate(cfg.devices):
         profile = profiles.get_profile(dev.profile, file, f"devices[{i}] ({dev.id}).profile")
         entry = core.devices.entries[dev.id]
-        entry.profile_kind = str(profile.kind)
         if profile.commands:
             entry.commands = frozenset(profile.commands)
             entry.specs = dict(profile.commands)
