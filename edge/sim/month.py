@@ -260,7 +260,12 @@ def _ticket(
 
     `outcome`, `wait_s`, `service_s` and `counter`, when given, are used instead of drawn.
     """
-    t = _issue(hm, j, rng, day, ticket_no, service, issued_at, outcome, wait_s)
+    _issue(j, rng, ticket_no, service, issued_at)
+    roll = rng.random()  # drawn even when `outcome` is given: the draws stay in step
+    outcome = outcome or ("left" if roll < 0.03 else "no_show" if roll < 0.07 else "completed")
+    wait = wait_s if wait_s is not None else int(rng.expovariate(1 / 420)) + 15
+    t = TicketTruth(day, ticket_no, service, issued_at, outcome, wait)
+    hm.tickets.append(t)
     if t.outcome == "left":
         _abandoned(j, t, issued_at + timedelta(seconds=t.wait_s), "left")
         return
@@ -280,17 +285,8 @@ def _ticket(
 
 
 def _issue(
-    hm: HallMonth,
-    j: _Journal,
-    rng: random.Random,
-    day: date,
-    ticket_no: str,
-    service: str,
-    issued_at: datetime,
-    outcome: str | None,
-    wait_s: int | None,
-) -> TicketTruth:
-    """Issues the ticket and draws how it ends and how long it waits."""
+    j: _Journal, rng: random.Random, ticket_no: str, service: str, issued_at: datetime
+) -> None:
     channel = rng.choice(["kiosk", "wechat", "appointment", "robot"])
     priority = "elderly" if rng.random() < 0.08 else "normal"
     j.add(
@@ -304,12 +300,6 @@ def _issue(
             "waiting_ahead": 3,
         },
     )
-    roll = rng.random()  # drawn even when `outcome` is given: the draws stay in step
-    outcome = outcome or ("left" if roll < 0.03 else "no_show" if roll < 0.07 else "completed")
-    wait = wait_s if wait_s is not None else int(rng.expovariate(1 / 420)) + 15
-    t = TicketTruth(day, ticket_no, service, issued_at, outcome, wait)
-    hm.tickets.append(t)
-    return t
 
 
 def _abandoned(j: _Journal, t: TicketTruth, at: datetime, reason: str) -> None:
