@@ -38,7 +38,7 @@ from edge.sim.hall_links import (
     HallLinks,
 )
 from edge.sim.modbus_pad import ModbusLineSim, ModbusPadSim
-from edge.sim.mqtt_devices import FeedbackSim, FormDeskSim, KioskSim, RobotSim
+from edge.sim.mqtt_devices import FeedbackSim, FormDeskSim, KioskSim, MqttDeviceSim, RobotSim
 from edge.sim.printer import PaperRoll, PrinterSim
 from edge.sim.ticket import TicketMachineSim
 
@@ -132,6 +132,7 @@ class _Hall:
     report: HallDayReport
     links: HallLinks
     bus: BusSim
+    modbus: ModbusLineSim
     callers: list[CallerSim]
     display: DisplaySim
     ticket: TicketMachineSim
@@ -143,6 +144,9 @@ class _Hall:
 
     def open(self) -> bool:
         return self.clock.now() < self.closes
+
+    def mqtt_sims(self) -> tuple[MqttDeviceSim, ...]:
+        return (self.robot, self.kiosk, self.feedback, self.eform)
 
 
 async def _customer(h: _Hall) -> None:
@@ -302,24 +306,46 @@ async def run_hall(
     `links.devices()` in its config. `clock` (made here when None) is the day's time, which
     the MQTT devices stamp their payloads with.
     """
-    today = datetime.now(HALL_TZ).date()
     if clock is None:
-        clock = SimClock(speed, datetime.combine(today, opens, HALL_TZ))
+        clock = SimClock(speed, datetime.combine(datetime.now(HALL_TZ).date(), opens, HALL_TZ))
     clock.begin()
-    today = clock.opens.date()
-    rng = random.Random(seed)
+    h = _open_hall(hall_broker_url, links, clock, random.Random(seed), closes, paper_invoices)
+    _attach_pads(h, pad_delay_s=8.0 / speed)
+    for sim in h.mqtt_sims():
+        sim.clock = clock.now
+        await asyncio.to_thread(sim.start)
+    lines = [h.bus.run(), h.modbus.run(), h.display.run(), h.ticket.run(), h.printer.run()]
+    serving: list[asyncio.Task[None]] = [asyncio.create_task(c) for c in lines]
+    day: list[Coroutine[Any, Any, None]] = [_arrivals(h), _robot(h), _consumables(h), _feedback(h)]
+    day += [_clerk(h, c) for c in h.callers]
+    acting = [asyncio.create_task(c) for c in day]
+    waiter = asyncio.create_task((stop or asyncio.Event()).wait())
+    try:
+        await _until_closed_or_stopped(waiter, acting)
+    finally:
+        await _close_hall(h, [*acting, waiter, *serving])
+    return h.report
+
+
+def _open_hall(
+    hall_broker_url: str,
+    links: HallLinks,
+    clock: SimClock,
+    rng: random.Random,
+    closes: time,
+    paper_invoices: int,
+) -> _Hall:
+    """The hall's simulated devices on their links, not yet running."""
     bus = BusSim(links.bus.port)
-    callers = [CallerSim(bus, i) for i in range(1, links.counters + 1)]
-    modbus = ModbusLineSim(links.modbus.port)
-    report = HallDayReport()
-    h = _Hall(
+    return _Hall(
         clock=clock,
-        closes=datetime.combine(today, closes, HALL_TZ),
+        closes=datetime.combine(clock.opens.date(), closes, HALL_TZ),
         rng=rng,
-        report=report,
+        report=HallDayReport(),
         links=links,
         bus=bus,
-        callers=callers,
+        callers=[CallerSim(bus, i) for i in range(1, links.counters + 1)],
+        modbus=ModbusLineSim(links.modbus.port),
         display=DisplaySim(links.display.port),
         ticket=TicketMachineSim(links.ticket.port),
         printer=PrinterSim(
@@ -330,38 +356,38 @@ async def run_hall(
         feedback=FeedbackSim(hall_broker_url, FEEDBACK_SERIAL),
         eform=FormDeskSim(hall_broker_url, EFORM_SERIAL),
     )
-    pad_delay = 8.0 / speed
-    for i in range(1, links.counters):
-        pad = RatingPadSim(bus, PAD_BUS_BASE + i, _chooser(h, i))
-        pad.delay_s = pad_delay
-    last_pad = ModbusPadSim(modbus, MODBUS_PAD_SLAVE, _chooser(h, links.counters))
-    last_pad.delay_s = pad_delay
-    mqtt_sims = (h.robot, h.kiosk, h.feedback, h.eform)
-    for sim in mqtt_sims:
-        sim.clock = clock.now
-        await asyncio.to_thread(sim.start)
-    lines = [bus.run(), modbus.run(), h.display.run(), h.ticket.run(), h.printer.run()]
-    serving: list[asyncio.Task[None]] = [asyncio.create_task(c) for c in lines]
-    day: list[Coroutine[Any, Any, None]] = [_arrivals(h), _robot(h), _consumables(h), _feedback(h)]
-    day += [_clerk(h, c) for c in callers]
-    acting = [asyncio.create_task(c) for c in day]
-    waiter = asyncio.create_task((stop or asyncio.Event()).wait())
-    try:
+
+
+def _attach_pads(h: _Hall, pad_delay_s: float) -> None:
+    """A rating pad per counter: on the bus, but the last counter's on the Modbus line."""
+    for i in range(1, h.links.counters):
+        pad = RatingPadSim(h.bus, PAD_BUS_BASE + i, _chooser(h, i))
+        pad.delay_s = pad_delay_s
+    last_pad = ModbusPadSim(h.modbus, MODBUS_PAD_SLAVE, _chooser(h, h.links.counters))
+    last_pad.delay_s = pad_delay_s
+
+
+async def _until_closed_or_stopped(
+    waiter: asyncio.Task[bool], acting: list[asyncio.Task[None]]
+) -> None:
+    """Until `stop` is set (`waiter` done) or every acting device has finished its day."""
+    await asyncio.wait([waiter, *acting], return_when=asyncio.FIRST_COMPLETED)
+    while not waiter.done() and not all(t.done() for t in acting):
         await asyncio.wait([waiter, *acting], return_when=asyncio.FIRST_COMPLETED)
-        while not waiter.done() and not all(t.done() for t in acting):
-            await asyncio.wait([waiter, *acting], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in [*acting, waiter, *serving]:
-            task.cancel()
-        results = await asyncio.gather(*acting, waiter, *serving, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                log.error("hall day: a simulated device failed: %r", result)
-        for sim in mqtt_sims:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(sim.stop)
-        report.tickets_printed = len(h.ticket.printed)
-        report.invoices_printed = len(h.printer.jobs)
-        report.printer_paper = h.printer.paper.state
-        report.reached = f"{clock.now():%H:%M}"
-    return report
+
+
+async def _close_hall(h: _Hall, tasks: list[asyncio.Task[object]]) -> None:
+    """Stops every device, logs the ones that failed and completes the report."""
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            log.error("hall day: a simulated device failed: %r", result)
+    for sim in h.mqtt_sims():
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(sim.stop)
+    h.report.tickets_printed = len(h.ticket.printed)
+    h.report.invoices_printed = len(h.printer.jobs)
+    h.report.printer_paper = h.printer.paper.state
+    h.report.reached = f"{h.clock.now():%H:%M}"
