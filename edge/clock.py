@@ -19,16 +19,27 @@ def utcnow() -> datetime:
 
 
 class ScaledClock:
-    """Time that starts at `start` and runs `speed` times faster than the wall clock."""
+    """Time that starts at `start` and runs `speed` times faster than the wall clock.
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    Made with `running=False` it stands at `start` until `begin()`: the demo builds its hub
+    on the clock first and starts the day once brokers, links and hub are up.
+    """
+
+    def __init__(self, start: datetime, speed: float, running: bool = True) -> None:
         if start.tzinfo is None:
             raise ValueError("ScaledClock needs an aware start time")
         self.start = start.astimezone(UTC)
         self.speed = speed
-        self._t0 = time.monotonic()
+        self._t0: float | None = time.monotonic() if running else None
+
+    def begin(self) -> None:
+        """Set the clock going from `start` (once; a running clock is left alone)."""
+        if self._t0 is None:
+            self._t0 = time.monotonic()
 
     def now(self) -> datetime:
+        if self._t0 is None:
+            return self.start
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
     def to_real_s(self, simulated_s: float) -> float:

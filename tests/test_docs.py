@@ -5,6 +5,7 @@ and every reference the repository makes is to a document inside it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess

@@ -7,6 +7,8 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import edge
@@ -115,3 +117,12 @@ def test_the_import_check_sees_imports_by_name() -> None:
         assert any(_imports_tests(n) for n in ast.walk(ast.parse(src))), src
     for src in passed:
         assert not any(_imports_tests(n) for n in ast.walk(ast.parse(src))), src
+
+
+def test_the_hub_does_not_load_what_only_the_cli_uses() -> None:
+    """sqlite-utils (the CLI's listings) weighs 25 MB of memory: the hub never imports it."""
+    code = "import sys, edge.hub.build; print('sqlite_utils' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

@@ -17,18 +17,14 @@ import typer
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
 from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.errors import ConfigError, EdgeError
-from edge.store import JournalReader, connect, journal_identity, migrate, new_identity
+from edge.store import JournalReader, journal_path, open_reader, renew_identity
 
 
 def _reader(cfg_path: Path) -> JournalReader:
-    cfg = load_config(cfg_path)
-    db = cfg.resolve(cfg.store.path)
-    if not db.exists():
-        fail(f"{cfg_path}: store.path: the journal {db} does not exist yet (has the hub run?)")
     try:
-        return JournalReader(db)
-    except Exception as exc:
-        fail(f"{db}: cannot read the journal: {exc}")
+        return open_reader(load_config(cfg_path))
+    except EdgeError as exc:
+        fail(str(exc))
 
 
 class LogLevel(StrEnum):
@@ -50,18 +46,11 @@ def journal_new(config: CONFIG_OPTION = Path("hall.toml")) -> None:
     original journal numbered the same way by the new `halljournal`.
     """
     cfg = load_config(config)
-    db = cfg.resolve(cfg.store.path)
-    if not db.exists():
-        fail(f"{config}: store.path: the journal {db} does not exist")
     try:
-        conn = connect(db)
-        migrate(conn)
-        old = journal_identity(conn)
-        new = new_identity(conn)
-        conn.close()
-    except Exception as exc:
-        fail(f"{db}: cannot write the journal: {exc}")
-    print(f"{db}: halljournal {old or '-'} -> {new}")
+        old, new = renew_identity(cfg)
+    except EdgeError as exc:
+        fail(str(exc))
+    print(f"{journal_path(cfg)}: halljournal {old or '-'} -> {new}")
 
 
 def run(

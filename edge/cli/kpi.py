@@ -24,7 +24,7 @@ from edge.kpi.envelopes import load_envelopes, reader_over
 from edge.kpi.export import to_csv, to_json
 from edge.kpi.render import day_view, month_view
 from edge.model import BAD_ARGS
-from edge.store import JournalReader
+from edge.store import journal_path, open_reader
 
 app = typer.Typer(
     help="Service evaluation KPIs: a day or a month, counters ranked, the model counter marked.",
@@ -35,15 +35,8 @@ app = typer.Typer(
 @contextmanager
 def open_journal(cfg: HubConfig) -> Iterator[ReadEvents]:
     """The hub's journal (`[store] path`), read-only, as the KPI service reads it."""
-    db = cfg.resolve(cfg.store.path)
-    if not db.exists():
-        raise StoreError(
-            f"{cfg.source}: store.path: the journal {db} does not exist yet (has the hub run?)"
-        )
-    try:
-        reader = JournalReader(db)
-    except sqlite3.Error as exc:
-        raise StoreError(f"{db}: cannot read the journal: {exc}") from None
+    reader = open_reader(cfg)
+    db = journal_path(cfg)
     try:
         yield reader.events
     except sqlite3.Error as exc:

@@ -25,6 +25,7 @@ from edge.rules.engine import RuleEngine
 from edge.rules.hubconfig import device_groups, rule_paths
 from edge.rules.loader import load_ruleset
 from edge.rules.ruleset import RuleSet
+from edge.store import open_reader
 
 app = typer.Typer(
     help="The hall's rules: check rule files, test them on events, show what rules did.",
@@ -268,23 +269,15 @@ def _output_json(out: Command | Event) -> dict[str, Any]:
     }
 
 
-def read_state_blob(db_path: Path) -> bytes | None:
-    """The engine state the hub saved in the journal DB (read-only), or None if none yet."""
-    if not db_path.is_file():
-        raise StoreError(f"{db_path}: no journal database here (is [store] path right?)")
+def read_state_blob(cfg: HubConfig) -> bytes | None:
+    """The engine state the hub saved in the journal (read-only), or None if none yet."""
+    reader = open_reader(cfg)
     try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        return reader.rule_state()
     except sqlite3.Error as exc:
-        raise StoreError(f"{db_path}: cannot open the journal read-only: {exc}") from None
-    try:
-        row = conn.execute("SELECT blob FROM rule_state WHERE id = 1").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return None
-        raise StoreError(f"{db_path}: cannot read rule_state: {exc}") from None
+        raise StoreError(f"{reader.path}: cannot read rule_state: {exc}") from None
     finally:
-        conn.close()
-    return None if row is None or row[0] is None else bytes(row[0])
+        reader.close()
 
 
 @app.command("trace")
@@ -344,7 +337,7 @@ def _saved_engine(config: Path, limit: int) -> tuple[RuleSet, RuleEngine]:
         cfg = load(config)
         ruleset = _ruleset([], config, None)[0] if cfg.rules.enabled else RuleSet.empty()
         tz = ZoneInfo(cfg.hall.timezone)
-        blob = read_state_blob(cfg.resolve(cfg.store.path))
+        blob = read_state_blob(cfg)
         engine = RuleEngine(
             RuleSet.empty(), tz, {}, trace_depth=max(cfg.rules.trace_depth, limit, 1)
         )

@@ -9,8 +9,8 @@ platform sending commands (cloud_platform.py) → the live dashboard (view.py) �
 closing summary (summary.py).
 
 Decisions, where the brief left them open:
-- The simulated devices stamp events with the wall clock while the hall day runs faster,
-  so the demo hall issues tickets at any hour (00:00–23:59, reset at 23:59).
+- The simulated devices and the hub share one clock, the hall day's (edge/clock.py): events
+  are stamped in simulated time, so waits and KPIs come out in hall minutes.
 - Face recognition stays off: no camera is simulated and dlib would slow the start.
 - Each run starts with an empty journal: simulated devices number their requests from 1
   again, and the journal would drop them as repeats. A --workdir holding a journal the

@@ -58,12 +58,15 @@ def queue_tables(counters: int, devices: Iterable[str]) -> dict[str, Table | lis
     return {
         "queue": {
             "enabled": True,
-            # Simulated devices stamp events with the wall clock (the hall day's own clock
-            # runs faster), so the demo hall issues tickets whatever the real hour; the
-            # day turns in the one minute that stays closed.
+            # The hub runs on the simulated day's clock (08:30 on, ×speed): the demo opens
+            # all day so a late start or a long run never meets a closed hall; the day
+            # turns in the one minute that stays closed.
             "reset_at": "23:59",
-            "rating_timeout_s": 30,
-            "status_min_interval_s": 2.0,
+            # Hall seconds: at ×600 a real tenth of a second is a hall minute, and a pad's
+            # rating must not time out while its frame is still on the way (a pad takes
+            # at most 255 s).
+            "rating_timeout_s": 120,
+            "status_min_interval_s": 60.0,
         },
         "queue.opening_hours": {"open": "00:00", "close": "23:59"},
         "queue.services": [
@@ -95,9 +98,8 @@ def demo_config_text(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
-    speed: float = 1.0,
 ) -> str:
-    """The whole hall.toml of the demo hall (`speed`: hall seconds per real second)."""
+    """The whole hall.toml of the demo hall."""
     tables: dict[str, Table | Sequence[Table]] = {
         "hall": {"id": hall_id, "name": DEMO_HALL_NAME, "timezone": "Asia/Shanghai"},
         "hall_broker": {"url": hall_url, "client_id": f"hall-edge-{hall_id}"},
@@ -118,15 +120,9 @@ def demo_config_text(
         "kpi": {"enabled": True},
         "rules": {"enabled": True, "builtin": True, "watch": False},
         # The HT-D30 display controller drives the LED wall and the loudspeakers: it is the
-        # hall's voice as well as its screen. Waits are measured on the hub's real clock
-        # while the hall day runs `speed` times faster: the wait rule scales them back to
-        # hall minutes, or no wait would ever pass a service norm (5 minutes of a hall day
-        # are 2.5 s at x120).
-        "rules.params": {
-            "hall_voice": "display-1",
-            "vip_counter": "1",
-            "clock_scale": max(1, round(speed)),
-        },
+        # hall's voice as well as its screen. (The hub runs on the hall day's clock, so
+        # waits are in hall minutes and the wait rule needs no scaling: edge/clock.py.)
+        "rules.params": {"hall_voice": "display-1", "vip_counter": "1"},
         # No camera is simulated, and face recognition would load dlib at start-up.
         "faces": {"enabled": False},
         "devices": device_tables(devices),
@@ -163,13 +159,12 @@ def write_demo_config(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
-    speed: float = 1.0,
 ) -> tuple[Path, HubConfig]:
     """Write `workdir/hall.toml` and load it back as the hub will (ConfigError if wrong,
     with the queue's cross-checks against the devices)."""
     path = workdir / "hall.toml"
     path.write_text(
-        demo_config_text(hall_url, cloud_url, devices, counters, hall_id, speed),
+        demo_config_text(hall_url, cloud_url, devices, counters, hall_id),
         encoding="utf-8",
     )
     return path, load(path)

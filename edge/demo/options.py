@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from datetime import time as clock_time
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.sim.hall_day import HALL_TZ, SimClock
 
 OPENS = clock_time(8, 30)
 CLOSES = clock_time(17, 0)
@@ -40,15 +40,13 @@ class DemoOptions:
 
 
 class HallClock:
-    """The simulated hall time shown in the header (run_hall keeps its own, same pace)."""
+    """The simulated hall day's clock: the hub, the devices and the header all read it."""
 
     def __init__(self, speed: float) -> None:
-        today = datetime.now().date()
-        self.opens = datetime.combine(today, OPENS)
-        self.closes = datetime.combine(today, CLOSES)
-        self.speed = speed
-        self.t0 = time.monotonic()
+        today = datetime.now(HALL_TZ).date()
+        # Standing at opening time until the day begins (run_hall sets it going).
+        self.sim = SimClock(speed, datetime.combine(today, OPENS, HALL_TZ), running=False)
+        self.closes = datetime.combine(today, CLOSES, HALL_TZ)
 
     def text(self) -> str:
-        now = self.opens + timedelta(seconds=(time.monotonic() - self.t0) * self.speed)
-        return f"{min(now, self.closes):%H:%M}"
+        return f"{min(self.sim.now(), self.closes):%H:%M}"

@@ -89,6 +89,7 @@ class DemoRun:
         self.stop = stop or asyncio.Event()
         self.hurry = hurry or asyncio.Event()
         self.parts = _Parts()
+        self.clock = HallClock(opts.speed)
         self.tally: CloudTally | None = None
         self.cfg: HubConfig | None = None
         self.day: HallDayReport | None = None
@@ -142,16 +143,15 @@ class DemoRun:
         self.say(f"[bold]opening serial links…[/] {opts.counters} counters")
         p.links = open_hall_links(opts.counters, workdir / "links")
         devices = p.links.devices()
-        path, self.cfg = write_demo_config(
-            workdir, hall.url, cloud.url, devices, opts.counters, speed=opts.speed
-        )
+        path, self.cfg = write_demo_config(workdir, hall.url, cloud.url, devices, opts.counters)
         self.say(f"  {len(devices)} devices; config written to {path}")
         self.tally = CloudTally(self.cfg.hall.id)
         p.watcher = CloudWatcher(cloud.url, self.tally)
         p.watcher.start()
         self.say(f"  cloud watcher subscribed to halls/{self.cfg.hall.id}/#")
         self.say("[bold]starting hub…[/]")
-        p.hub = await build_hub(self.cfg)
+        # One clock for the hub and the devices: the hall day's, `speed` times the real one.
+        p.hub = await build_hub(self.cfg, clock=self.clock.sim.now)
         p.hub_task = asyncio.create_task(p.hub.run(), name="demo-hub")
         await hub_ready(p.hub, p.hub_task, READY_TIMEOUT_S)
         self.say("[bold green]hub ready[/]: connected to the hall and cloud brokers")
@@ -163,7 +163,7 @@ class DemoRun:
         assert p.links is not None and p.watcher is not None
         self.say(f"[bold]starting simulated devices…[/] hall day 08:30–17:00 at ×{opts.speed:g}")
         sims_stop = asyncio.Event()
-        clock = HallClock(opts.speed)
+        clock = self.clock
         day = asyncio.create_task(
             run_hall(
                 p.brokers[0].url,
@@ -174,6 +174,7 @@ class DemoRun:
                 opens=OPENS,
                 closes=CLOSES,
                 paper_invoices=PAPER_INVOICES,
+                clock=clock.sim,
             ),
             name="demo-hall-day",
         )

@@ -74,12 +74,6 @@ class DemoResult:
                 "journaled, not yet acknowledged by the cloud; the hub sends "
                 f"{'it' if n == 1 else 'them'} when it runs again (nothing is lost)"
             )
-        if self.speed != 1.0:
-            out.append(
-                f"times: the hub stamps events with its real clock while the day runs "
-                f"×{self.speed:g}, so durations in events and KPIs (waits, service times) "
-                f"are real seconds: multiply by {self.speed:g} for the simulated day's"
-            )
         silent = self.silent_profiles()
         if silent:
             out.append("no event yet from: " + ", ".join(silent) + " (run longer?)")

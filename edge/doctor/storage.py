@@ -10,6 +10,7 @@ from pathlib import Path
 from edge.config import HubConfig
 from edge.doctor.context import Context
 from edge.doctor.result import Check, fail, ok, warn
+from edge.store import journal_path
 
 
 def _size(n: float) -> str:
@@ -21,7 +22,7 @@ def _size(n: float) -> str:
 
 
 def _journal(cfg: HubConfig) -> Path:
-    return cfg.resolve(cfg.store.path)
+    return journal_path(cfg)
 
 
 def check_journal_folder(ctx: Context) -> Check:

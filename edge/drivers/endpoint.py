@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class _Rule:
 class _Seen:
     """A frame already submitted, remembered to recognise the device resending it."""
 
-    at: datetime
+    at: float  # time.monotonic(): a resend is a matter of real seconds, whatever the clock
     decoded: Decoded
     ack: bool
     committed: bool = False
@@ -115,7 +116,7 @@ class Journaled:
 @dataclass(slots=True)
 class _Remembered:
     args: dict[str, Any]
-    at: datetime
+    at: float  # time.monotonic()
 
 
 @dataclass(slots=True)
@@ -238,13 +239,17 @@ class Endpoint:
         )
 
     def _submit(self, frame: Frame, decoded: Decoded, rule: FrameRule) -> None:
+        # Two clocks: the hall's (`self.clock`, what the event says happened, simulated in
+        # the demo) and the real one for the protocol's windows (a device resends after
+        # real seconds, however fast a demo's day runs).
         now = self.clock()
-        self._forget_before(now)
+        mono = time.monotonic()
+        self._forget_before(mono)
         key = (frame.address, frame.command, frame.payload)
         seen = self._recent.get(key)
         if seen is None and self._before and self._journaled_before(decoded, now):
             # Journaled by the hub before its restart; the ack was lost with it.
-            seen = _Seen(now, decoded, ack=rule.ack and self._ack is not None, committed=True)
+            seen = _Seen(mono, decoded, ack=rule.ack and self._ack is not None, committed=True)
             self._recent[key] = seen
         if seen is not None:
             # The device resent a frame we already journaled: it missed the ack.
@@ -253,9 +258,9 @@ class Endpoint:
             return
         data = dict(decoded.data)
         if rule.recall is not None:
-            self._recall(rule, data, now)
+            self._recall(rule, data, mono)
         event = Event(decoded.type, self.device_id, data, time=now, source_id=decoded.source_id)
-        seen = _Seen(now, decoded, ack=rule.ack and self._ack is not None)
+        seen = _Seen(mono, decoded, ack=rule.ack and self._ack is not None)
         if self._dedupe_s > 0:
             self._recent[key] = seen
 
@@ -266,17 +271,17 @@ class Endpoint:
 
         self.port.submit(event, committed)
 
-    def _forget_before(self, now: datetime) -> None:
+    def _forget_before(self, mono: float) -> None:
         while self._recent:
             key, seen = next(iter(self._recent.items()))
-            if (now - seen.at).total_seconds() <= self._dedupe_s:
+            if mono - seen.at <= self._dedupe_s:
                 break
             del self._recent[key]
 
-    def _recall(self, rule: FrameRule, data: dict[str, Any], now: datetime) -> None:
+    def _recall(self, rule: FrameRule, data: dict[str, Any], mono: float) -> None:
         assert rule.recall is not None
         rem = self._remembered.get(rule.recall.command)
-        fresh = rem is not None and (now - rem.at).total_seconds() <= rule.recall.max_age_s
+        fresh = rem is not None and mono - rem.at <= rule.recall.max_age_s
         for name in rule.recall.fields:
             data[name] = rem.args.get(name) if rem is not None and fresh else None
         if rem is not None and (rule.recall.consume or not fresh):
@@ -348,7 +353,7 @@ class Endpoint:
             self.values({**args, "cmd_id": cmd.cmd_id}), self.ctx, None
         )
         # Remembered before sending: a pad may answer the rating faster than the reply arrives.
-        self._remembered[cmd.name] = _Remembered(args, self.clock())
+        self._remembered[cmd.name] = _Remembered(args, time.monotonic())
         try:
             if spec.reply is None:
                 line.send(items)

@@ -34,6 +34,7 @@ from edge.install.layout import (
     Layout,
 )
 from edge.install.udev import udev_rules
+from edge.store import journal_path
 
 CHANGES = frozenset({"create", "update", "run", "remove"})
 
@@ -431,7 +432,7 @@ def kept_paths(layout: Layout) -> list[Path]:
     except EdgeError:
         cfg = None
     if cfg is not None:
-        db = cfg.resolve(cfg.store.path)
+        db = journal_path(cfg)
         paths += [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
         paths += [cfg.resolve(cfg.faces.vault_path), cfg.resolve(cfg.faces.key_path)]
     else:

@@ -21,10 +21,11 @@ import random
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.clock import ScaledClock
 from edge.sim.counter import BusSim, CallerSim, RatingPadSim
 from edge.sim.display import DisplaySim
 from edge.sim.hall_links import (
@@ -78,19 +79,19 @@ def arrivals_per_hour(hour: float, counters: int) -> float:
     )
 
 
-class SimClock:
-    """Simulated hall time running `speed` times faster than the wall clock."""
+class SimClock(ScaledClock):
+    """Simulated hall time running `speed` times faster than the wall clock, in hall time.
 
-    def __init__(self, speed: float, opens: datetime) -> None:
-        self.speed = speed
+    The demo's hub runs on the same clock (`build_hub(cfg, clock=clock.now)`), so the
+    devices' events and the hub's own stamps tell the same simulated time."""
+
+    def __init__(self, speed: float, opens: datetime, running: bool = True) -> None:
+        super().__init__(opens, speed, running)
         self.opens = opens
-        self._t0 = asyncio.get_running_loop().time()
 
     def now(self) -> datetime:
-        """The simulated hall time."""
-        return self.opens + timedelta(
-            seconds=(asyncio.get_running_loop().time() - self._t0) * self.speed
-        )
+        """The simulated hall time (in the tz of `opens`)."""
+        return super().now().astimezone(self.opens.tzinfo)
 
     def hour(self) -> float:
         """The simulated hour of the day, as a number (9.5 is 9:30)."""
@@ -99,7 +100,7 @@ class SimClock:
 
     async def sleep(self, sim_s: float) -> None:
         """Wait `sim_s` simulated seconds."""
-        await asyncio.sleep(max(0.0, sim_s) / self.speed)
+        await asyncio.sleep(self.to_real_s(sim_s))
 
 
 @dataclass
@@ -292,15 +293,20 @@ async def run_hall(
     opens: time = time(8, 30),
     closes: time = time(17, 0),
     paper_invoices: int = 60,
+    clock: SimClock | None = None,
 ) -> HallDayReport:
     """Simulate a hall day on `links` (serial) and the hall broker (MQTT) until it closes.
 
     `speed` is simulated seconds per real second (120: the 8.5-hour day in about 4 minutes).
     Returns early when `stop` is set. The hub must already be running with
-    `links.devices()` in its config.
+    `links.devices()` in its config. `clock` (made here when None) is the day's time, which
+    the MQTT devices stamp their payloads with.
     """
     today = datetime.now(HALL_TZ).date()
-    clock = SimClock(speed, datetime.combine(today, opens, HALL_TZ))
+    if clock is None:
+        clock = SimClock(speed, datetime.combine(today, opens, HALL_TZ))
+    clock.begin()
+    today = clock.opens.date()
     rng = random.Random(seed)
     bus = BusSim(links.bus.port)
     callers = [CallerSim(bus, i) for i in range(1, links.counters + 1)]
@@ -332,6 +338,7 @@ async def run_hall(
     last_pad.delay_s = pad_delay
     mqtt_sims = (h.robot, h.kiosk, h.feedback, h.eform)
     for sim in mqtt_sims:
+        sim.clock = clock.now
         await asyncio.to_thread(sim.start)
     lines = [bus.run(), modbus.run(), h.display.run(), h.ticket.run(), h.printer.run()]
     serving: list[asyncio.Task[None]] = [asyncio.create_task(c) for c in lines]

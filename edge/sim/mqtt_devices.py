@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -22,12 +20,21 @@ import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.clock import Clock, utcnow
+
 Handler = Callable[[str, dict[str, Any]], None]
 HALL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class MqttDeviceSim:
     """A device's MQTT connection: retained online state, last will, command handlers."""
+
+    # The hall's time, which the device puts in its payloads: the demo sets one clock for
+    # its devices and its hub (edge/clock.py), so a simulated day is stamped in its hours.
+    clock: Clock = staticmethod(utcnow)
+
+    def now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
 
     def __init__(
         self, broker_url: str, client_id: str, state_topic: str, online: bytes, offline: bytes
@@ -97,10 +104,6 @@ class MqttDeviceSim:
             info.wait_for_publish(5)
 
 
-def _ms() -> int:
-    return int(time.time() * 1000)
-
-
 class RobotSim(MqttDeviceSim):
     """A guide robot: reports status and tasks, obeys speak / nav / lead / charge."""
 
@@ -126,7 +129,7 @@ class RobotSim(MqttDeviceSim):
             f"{self.base}/report/status",
             {
                 "msgId": f"s{next(self._ids)}-{uuid.uuid4().hex[:8]}",
-                "ts": _ms(),
+                "ts": self.now_ms(),
                 "battery": {"level": self.battery, "charging": self.charging},
                 "workMode": self.mode,
                 "pose": {"poi": self.poi, "x": 0.0, "y": 0.0},
@@ -138,7 +141,7 @@ class RobotSim(MqttDeviceSim):
             f"{self.base}/report/task",
             {
                 "msgId": f"t{next(self._ids)}",
-                "ts": _ms(),
+                "ts": self.now_ms(),
                 "taskId": task_id,
                 "type": kind,
                 "state": state,
@@ -210,7 +213,7 @@ class KioskSim(MqttDeviceSim):
 
     def pay(self, amount_cents: int, channel: str, account: str, ok: bool = True) -> str:
         """A customer pays a bill; returns the trade number."""
-        trade_no = f"T{datetime.now(HALL_TZ):%Y%m%d}{next(self._trades):06d}"
+        trade_no = f"T{self.clock().astimezone(HALL_TZ):%Y%m%d}{next(self._trades):06d}"
         self.publish(
             f"{self.base}/trade",
             {
@@ -219,7 +222,7 @@ class KioskSim(MqttDeviceSim):
                 "amount": f"{amount_cents / 100:.2f}",
                 "payType": self.CHANNELS[channel],
                 "status": "SUCCESS" if ok else "FAIL",
-                "time": f"{datetime.now(HALL_TZ):%Y-%m-%d %H:%M:%S}",
+                "time": f"{self.clock().astimezone(HALL_TZ):%Y-%m-%d %H:%M:%S}",
                 "operator": "self-service",
             },
         )
@@ -228,7 +231,8 @@ class KioskSim(MqttDeviceSim):
     def state(self, paper: str = "OK", cash_box: str = "OK", fault: str = "") -> None:
         """Publish the kiosk's consumables (paper OK/LOW/OUT, cash box OK/FULL)."""
         self.publish(
-            f"{self.base}/state", {"paper": paper, "cashBox": cash_box, "fault": fault, "ts": _ms()}
+            f"{self.base}/state",
+            {"paper": paper, "cashBox": cash_box, "fault": fault, "ts": self.now_ms()},
         )
 
 
@@ -249,7 +253,7 @@ class FeedbackSim(MqttDeviceSim):
             "kind": self.KINDS[category],
             "content": text,
             "phone": phone,
-            "createdAt": datetime.now(HALL_TZ).isoformat(timespec="seconds"),
+            "createdAt": self.clock().astimezone(HALL_TZ).isoformat(timespec="seconds"),
         }
         if counter is not None:
             doc["counter"] = counter
@@ -274,7 +278,7 @@ class FormDeskSim(MqttDeviceSim):
                 "formType": form_type,
                 "deskNo": desk,
                 "applicant": {"name": name, "idCard": id_card, "mobile": mobile},
-                "submitTime": int(time.time()),
+                "submitTime": int(self.clock().timestamp()),
             },
         )
         return form_id

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from edge.model import JournaledEvent
 from edge.store.connection import connect
@@ -40,7 +39,17 @@ class JournalReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.conn: sqlite3.Connection = connect(self.path, readonly=True)
-        self.db = sqlite_utils.Database(self.conn)
+        self._db: Any = None
+
+    @property
+    def db(self) -> Any:
+        """The connection seen through sqlite-utils, for the CLI's listings. Imported on
+        first use: it weighs 25 MB of memory, which the hub (that never lists) does not pay."""
+        if self._db is None:
+            import sqlite_utils  # noqa: PLC0415
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     def close(self) -> None:
         self.conn.close()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 import pytest
 
 from edge.demo.config import GROUPS, MARKER, SERVICES, prepare_workdir, write_demo_config
+from edge.demo.options import HallClock
 from edge.errors import EdgeError
 from edge.hub.build import check_config
-from edge.model import Event, JournaledEvent
-from edge.rules.hubconfig import device_groups, engine_for
+from edge.model import Event
+from edge.rules.hubconfig import device_groups
+from edge.sim.hall_day import HALL_TZ
 from edge.sim.hall_day import SERVICES as SIMULATED_SERVICES
 from edge.sim.hall_links import open_hall_links
+from edge.store import Journal
 
 
 def test_config_loads_and_matches_the_simulated_hall(tmp_path: Path) -> None:
@@ -37,7 +40,7 @@ def test_config_loads_and_matches_the_simulated_hall(tmp_path: Path) -> None:
     assert groups["hall-screens"] == {"display-1"} and groups["robots"] == {"robot-1"}
     assert set(GROUPS.values()) <= set(groups)
     assert cfg.rules.params["hall_voice"] == "display-1"
-    assert cfg.rules.params["clock_scale"] == 1  # a hall day at the speed of the clock
+    assert "clock_scale" not in cfg.rules.params  # the hub runs on the hall day's clock
     assert cfg.faces.enabled is False
     assert any(n.startswith("queue: 6 services, 5 counters") for n in notes)
 
@@ -56,25 +59,21 @@ def test_workdir_journal_is_reset_only_when_the_demo_made_it(tmp_path: Path) -> 
     assert (foreign / "hall.db").read_bytes() == b"a real hall's journal"
 
 
-def test_the_demo_scales_queue_waits_by_its_speed(tmp_path: Path) -> None:
-    """The wait alert must be able to fire in a compressed hall day (#14.16)."""
-    links = open_hall_links(2, tmp_path / "links")
+def test_the_demo_hub_stamps_the_hall_days_time(tmp_path: Path) -> None:
+    """#14.8: one clock for the demo's devices and hub. It stands at opening time until
+    the day begins, then runs `speed` times the real one; the journal stamps with it."""
+    clock = HallClock(600)
+    journal = Journal(tmp_path / "hall.db", "demo", HALL_TZ, clock=clock.sim.now)
     try:
-        _, cfg = write_demo_config(
-            tmp_path, "mqtt://127.0.0.1:1", "mqtt://127.0.0.1:2", links.devices(), 2, speed=120
-        )
+        (first,) = journal.write_batch([Event("x.y", "pad-1", {})]).written
+        clock.sim.begin()
+        time.sleep(0.2)  # two hall minutes at x600
+        (later,) = journal.write_batch([Event("x.y", "pad-1", {})]).written
     finally:
-        links.close()
-    assert cfg.rules.params["clock_scale"] == 120
-    engine = engine_for(cfg)
-    status = JournaledEvent(
-        1,
-        "01M8DPPZM6EWMRVJBAP6CZNV2P",
-        "queue.status",
-        "hub",
-        datetime.now(UTC),
-        {"service": "payment", "waiting": 4, "longest_wait_s": 3, "open_counters": 1},
+        journal.close()
+    assert first.event.time.astimezone(HALL_TZ).strftime("%H:%M:%S") == "08:30:00"
+    ahead = (later.event.time - first.event.time).total_seconds()
+    assert 100 <= ahead <= 600, ahead  # hall seconds, not the 0.2 real ones
+    assert b'"time":"' + first.event.time.astimezone(HALL_TZ).date().isoformat().encode() in (
+        first.envelope
     )
-    out = engine.handle(status)
-    messages = [o.data["message"] for o in out if isinstance(o, Event) and o.type == "alert.raised"]
-    assert messages == ["缴费业务最长等候已6分钟，超过5分钟的服务标准，请增开窗口"]

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from edge.demo.options import DemoOptions
 from edge.demo.runner import DemoRun
 from edge.demo.summary import summary
 from edge.errors import EdgeError
+from edge.sim.hall_day import HALL_TZ
 from edge.sim.mosquitto import port_in_use
 
 # What each kind of simulated device says, as it must reach the cloud.
@@ -103,6 +105,15 @@ def test_a_demo_hall_reaches_the_cloud_without_gaps_and_stops_cleanly(tmp_path: 
     ]
     conn.close()
     assert "queue-wait-too-long" in rules, rules
+    # Stamped in the hall day's time (#14.8): 24 real seconds at x600 are hours of it.
+    conn = sqlite3.connect(f"file:{workdir / 'hall.db'}?mode=ro", uri=True)
+    lo, hi = conn.execute(
+        "SELECT MIN(time_ms), MAX(time_ms) FROM journal WHERE type='queue.ticket.requested'"
+    ).fetchone()
+    conn.close()
+    opens = datetime.fromtimestamp(lo / 1000, HALL_TZ)
+    assert (opens.hour, opens.minute) >= (8, 30) and opens.hour < 10, opens
+    assert (hi - lo) / 1000 > 2 * 3600, (lo, hi)
 
     rendered = Console(file=io.StringIO(), width=160, record=True)
     rendered.print(summary(result))
@@ -118,7 +129,7 @@ def test_a_demo_hall_reaches_the_cloud_without_gaps_and_stops_cleanly(tmp_path: 
 def test_brokers_are_stopped_when_the_hub_cannot_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_hub(cfg: object) -> None:
+    async def broken_hub(cfg: object, clock: object = None) -> None:
         raise EdgeError("journal: disk on fire")
 
     monkeypatch.setattr(demo_runner, "build_hub", broken_hub)

@@ -175,7 +175,8 @@ def test_trace_reads_the_hub_state_from_the_journal(tmp_path: Path) -> None:
 def test_trace_unknown_rule_and_missing_db(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     result = runner.invoke(rules_cli.app, ["trace", "rating-low", "--config", str(cfg)])
-    assert result.exit_code == 2 and "no journal database" in result.stderr
+    assert result.exit_code == 2 and "store.path: the journal" in result.stderr
+    assert "does not exist yet" in result.stderr
     _hub_db(tmp_path)
     result = runner.invoke(rules_cli.app, ["trace", "nope", "--config", str(cfg)])
     assert result.exit_code == 1 and "unknown rule nope" in result.stderr
