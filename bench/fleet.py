@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/fleet.py [--halls 200] [--rate 2] [--hubs 3] [--dura
 1. Consumer choice, on the cluster: the same burst of envelopes (published QoS 1 to one
    node) into PostgreSQL through one AMQP consumer (quorum queue on amq.topic) and through
    one MQTT consumer (MQTT 3.1.1 persistent session: the plugin's quorum queue); events/s.
-2. The fleet on the cluster: `--halls` simulated halls (tests/support/fleet_sim.py, `--rate`
+2. The fleet on the cluster: `--halls` simulated halls (edge/sim/fleet.py, `--rate`
    events/s each, spread over the three nodes) and `--hubs` real hall-edge hubs (each with
    its own hall Mosquitto and a device publishing ratings at 20/s) into 3 AMQP consumers
    and PostgreSQL. On the way: SIGKILL of node 1 (the consumers' queue leader, a third of
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import secrets
@@ -33,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,13 +47,12 @@ from common import cpu_s, machine, print_table, rss_mb, save
 
 from cloud import devcluster
 from edge import envelope
+from edge.sim.consumer_process import ConsumerProcess, consumers
+from edge.sim.fleet import Fleet
+from edge.sim.fleet_check import check, send_command
 from edge.sim.mosquitto import Mosquitto
-
-# The fleet's pieces live with the tests (the short fleet test uses them too); imported by
-# name so that mypy does not type-check the test helpers as part of bench/.
-fleet_sim: Any = importlib.import_module("tests.support.fleet_sim")
-fleet_run: Any = importlib.import_module("tests.support.fleet_run")
-settles: Any = importlib.import_module("tests.support.waits").settles
+from edge.sim.real_hall import RealHall
+from edge.sim.waits import settles
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -80,9 +79,11 @@ class Sampler:
     """CPU and peak RSS of the consumer processes (across restarts: by pid), RSS of the
     broker processes, once a second."""
 
-    def __init__(self, consumers: list[Any], broker_pids: Any) -> None:
+    def __init__(
+        self, consumers: list[ConsumerProcess], broker_pids: Callable[[], list[int]]
+    ) -> None:
         self.consumers = consumers
-        self.broker_pids = broker_pids  # a callable: the broker's live pids
+        self.broker_pids = broker_pids  # the broker's live pids, asked at each sample
         self.cpu: dict[int, float] = {}
         self.cpu0: dict[int, float] = {}
         self.rss_peak = 0.0
@@ -149,17 +150,28 @@ async def _figures(dsn: str) -> dict[str, float]:
     }
 
 
-def _real_halls(n: int, work: Path, mqtt_urls: list[str]) -> list[fleet_run.RealHall]:
+def _real_halls(n: int, work: Path, mqtt_urls: list[str]) -> list[RealHall]:
     """Real hubs on the nodes that stay up (a hub takes one URL; see docs/cloud.md)."""
     halls = []
     for i in range(n):
         url = mqtt_urls[1 + i % (len(mqtt_urls) - 1)] if len(mqtt_urls) > 1 else mqtt_urls[0]
         port = int(url.rsplit(":", 1)[1])
-        halls.append(fleet_run.RealHall(f"real-{i:02d}", work / f"real-{i:02d}", port, 20.0))
+        halls.append(RealHall(f"real-{i:02d}", work / f"real-{i:02d}", port, 20.0))
     return halls
 
 
-def _median(values: list[Any]) -> Any:
+def _outbox_emptied(hub: RealHall, timeout: float) -> bool:
+    """Until HUB's outbox is empty (every journaled event PUBACKed), at most TIMEOUT s."""
+    return settles(lambda: hub.outbox_left() == 0, timeout, every=0.25)
+
+
+def _pid(k: ConsumerProcess) -> int:
+    """The running consumer's pid (the figures read /proc/PID)."""
+    assert k.pid is not None, "the consumer is not started"
+    return k.pid
+
+
+def _median(values: list[float]) -> float | None:
     """The upper median (None for none), as the figures have always been given."""
     return sorted(values)[len(values) // 2] if values else None
 
@@ -170,28 +182,26 @@ def fleet_scenario(
     mqtt_urls: list[str],
     consumer_urls: list[str],
     n_consumers: int,
-    broker_pids: Any,
+    broker_pids: Callable[[], list[int]],
     duration: float,
     cluster: devcluster.Cluster | None,
     consumer_extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     name, dsn = new_db()
     group = f"fleet-{secrets.token_hex(3)}"
-    cons = fleet_run.consumers(
-        work / "consumers", consumer_urls, dsn, n_consumers, group, *consumer_extra
-    )
-    hubs: list[Any] = []
+    cons = consumers(work / "consumers", consumer_urls, dsn, n_consumers, group, *consumer_extra)
+    hubs: list[RealHall] = []
     try:
         for k in cons:
             k.start(timeout=60)
         hubs += _real_halls(args.hubs, work, mqtt_urls)
         for h in hubs:
             h.start()
-        fleet = fleet_sim.Fleet.make(args.halls, mqtt_urls, rate=args.rate)
+        fleet = Fleet.make(args.halls, mqtt_urls, rate=args.rate)
         sampler = Sampler(cons, broker_pids)
         sampler.start()
         cmd_port = int(mqtt_urls[-1].rsplit(":", 1)[1])
-        commands: list[asyncio.Future[Any]] = []
+        commands: list[asyncio.Future[float | None]] = []
         targets: list[str] = []
         events: list[str] = []
 
@@ -224,11 +234,11 @@ def fleet_scenario(
             while time.monotonic() - t0 < duration:
                 hall = fleet.halls[len(commands) % len(fleet.halls)].hall_id
                 real = hubs[len(commands) % len(hubs)].hall_id if hubs else hall
-                for h in (hall, real):
-                    targets.append(h)
+                for target in (hall, real):
+                    targets.append(target)
                     commands.append(
                         asyncio.ensure_future(
-                            fleet_run.send_command(cmd_port, dsn, h, "hub", "config.get", 90)
+                            send_command(cmd_port, dsn, target, "hub", "config.get", 90)
                         )
                     )
                 await asyncio.sleep(10)
@@ -247,12 +257,12 @@ def fleet_scenario(
         stopped = asyncio.run(main())
         answered = asyncio.run(_gather(commands))
         for h in hubs:
-            settles(lambda h=h: h.outbox_left() == 0, 180, every=0.25)
+            _outbox_emptied(h, 180)
         expected = set(fleet.made())
         expected |= {(h.hall_id, i) for h in hubs for i in h.journal_ids()}
-        settles(lambda: not fleet_run.check(dsn, expected)[1], 120, every=0.25)
+        settles(lambda: not check(dsn, expected)[1], 120, every=0.25)
         drained_s = time.monotonic() - stopped
-        stored, missing, dups, gaps = fleet_run.check(dsn, expected)
+        stored, missing, dups, gaps = check(dsn, expected)
         cpu = sampler.stop()
         figs = asyncio.run(_figures(dsn))
         return {
@@ -293,7 +303,7 @@ def fleet_scenario(
         drop_db(name)
 
 
-async def _gather(futs: list[asyncio.Future[Any]]) -> list[Any]:
+async def _gather(futs: list[asyncio.Future[float | None]]) -> list[float | None]:
     # The command futures were made in the fleet's (closed) loop: they are all done.
     return [f.result() if f.done() and not f.cancelled() else None for f in futs]
 
@@ -367,24 +377,24 @@ def choice_run(
         else:  # 3.1.1: no shared subscriptions, every consumer gets every event
             extra = ("--protocol", "3.1.1", "--no-shared")
             url = node.mqtt_url
-        cons.append(fleet_run.ConsumerProcess(work, url, dsn, f"{group}-{kind}{i}", *extra))
+        cons.append(ConsumerProcess(work, url, dsn, f"{group}-{kind}{i}", *extra))
     try:
         for k in cons:
             k.start(timeout=60)
-        cpu0 = [cpu_s(k.proc.pid) for k in cons]
+        cpu0 = [cpu_s(_pid(k)) for k in cons]
         t0 = time.monotonic()
         pub = threading.Thread(target=lambda: asyncio.run(_publish(n2.mqtt_port, msgs)))
         pub.start()
         rss = 0.0
         while asyncio.run(_count(dsn)) < len(msgs):
-            rss = max(rss, *(rss_mb(k.proc.pid) for k in cons))
+            rss = max(rss, *(rss_mb(_pid(k)) for k in cons))
             if time.monotonic() - t0 > 300:
                 raise RuntimeError(f"{kind}: not all events after 300 s")
             time.sleep(0.1)
         seconds = time.monotonic() - t0
         pub.join()
         time.sleep(3)  # the other MQTT consumers finish their (duplicate) copies
-        cpu = sum(cpu_s(k.proc.pid) - c for k, c in zip(cons, cpu0, strict=True))
+        cpu = sum(cpu_s(_pid(k)) - c for k, c in zip(cons, cpu0, strict=True))
         return {
             "consumers": n,
             "events_per_s": len(msgs) / seconds,

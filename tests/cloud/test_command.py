@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, FakeDevice
-from tests.support.hall import ROOT, HubProcess, write_config
+from tests.support.hall import ROOT, write_config
 
 
 @pytest.fixture(scope="module")

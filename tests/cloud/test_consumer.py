@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from edge.sim.consumer_process import ConsumerProcess
+from edge.sim.device_publisher import DevicePublisher
 from edge.sim.mosquitto import Mosquitto
 from tests.cloud.conftest import query
-from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.envelopes import event
-from tests.support.hall import DevicePublisher
 from tests.support.waits import wait_until
 
 

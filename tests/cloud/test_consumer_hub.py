@@ -7,12 +7,14 @@ import sqlite3
 import time
 from pathlib import Path
 
+from edge.sim.consumer_process import ConsumerProcess
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from edge.store import JournalReader
 from tests.cloud.conftest import query
-from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.test_consumer import count, per_id_counts
-from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.hall import write_config
 from tests.support.waits import wait_until
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.consumer_process import ConsumerProcess
+from edge.sim.cutproxy import CutProxy
+from edge.sim.device_publisher import DevicePublisher
 from edge.sim.mosquitto import Mosquitto
 from tests.cloud.conftest import dsn_of
-from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.envelopes import event
 from tests.cloud.test_consumer import count, per_id_counts
-from tests.support.cutproxy import CutProxy
-from tests.support.hall import DevicePublisher
 from tests.support.waits import wait_until
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from cloud.records import DeadLetter, EventRow, parse
 from cloud.sink import PostgresSink
+from edge.sim.consumer_process import ConsumerProcess
+from edge.sim.device_publisher import DevicePublisher
 from edge.sim.mosquitto import Mosquitto
 from tests.cloud.conftest import query
-from tests.cloud.consumer import ConsumerProcess
 from tests.cloud.envelopes import event
 from tests.cloud.test_consumer import count
-from tests.support.hall import ROOT, DevicePublisher
+from tests.support.hall import ROOT
 from tests.support.waits import wait_until
 
 

@@ -12,10 +12,12 @@ import secrets
 from pathlib import Path
 
 from cloud import devcluster
+from edge.sim.consumer_process import consumers
+from edge.sim.fleet import Fleet
+from edge.sim.fleet_check import check, send_command
+from edge.sim.real_hall import RealHall
+from edge.sim.waits import settles
 from tests.cloud.devcluster_fixture import healed
-from tests.support.fleet_run import RealHall, check, consumers, send_command
-from tests.support.fleet_sim import Fleet
-from tests.support.waits import settles
 
 
 def test_fleet_through_faults(cluster: devcluster.Cluster, tmp_path: Path, pg_dsn: str) -> None:

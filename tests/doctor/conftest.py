@@ -23,8 +23,8 @@ from edge.install.accounts import sync
 from edge.install.files import shipped
 from edge.install.layout import Layout
 from edge.sim.hall_config import write_hall_toml
+from edge.sim.hub_process import HubProcess
 from tests.support.certs import CertAuthority, Issued
-from tests.support.hall import HubProcess
 from tests.support.shipped_broker import needs_mosquitto, shipped_broker
 from tests.support.tlsbroker import TlsMosquitto
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import assert_all_delivered, audit
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import HubProcess, write_config
+from tests.support.hall import write_config
 from tests.support.load import Load, rating
 from tests.support.metrics import MetricsWatch
 

@@ -22,11 +22,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faults.poison import DEVICES, GENERIC, MAX_BYTES, Message, message, triggers
 from tests.support.audit import assert_all_delivered, audit
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.hall import write_config
 
 pytestmark = pytest.mark.faults
 

@@ -15,11 +15,13 @@ import pytest
 
 from edge.drivers.framing import Frame
 from edge.sim.counter import CMD_KEY, KEY_CODES, BusSim, CallerSim
+from edge.sim.device_publisher import DevicePublisher
 from edge.sim.framed import echo_of
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from edge.sim.ports import PtyLink
 from tests.support.audit import journal_rows
-from tests.support.hall import DevicePublisher, HubProcess, queue_tables, write_config
+from tests.support.hall import queue_tables, write_config
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.faults

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import JournalView, assert_all_delivered, audit
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import PAD, HubProcess, write_config
+from tests.support.hall import PAD, write_config
 from tests.support.load import Load, rating
 from tests.support.ptys import TicketLine
 

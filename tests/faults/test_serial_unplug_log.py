@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faults.test_serial_unplug import serial_config
-from tests.support.hall import HubProcess
 from tests.support.ptys import TicketLine
 
 pytestmark = pytest.mark.faults

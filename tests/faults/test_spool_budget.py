@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faults.conftest import Scale
 from tests.support.audit import audit
 from tests.support.cloud_tally import CloudTally
-from tests.support.hall import HubProcess, write_config
+from tests.support.hall import write_config
 from tests.support.hubmain import SmallDiskHub
 from tests.support.load import Load, MessageMaker
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
-from tests.support.hall import HubProcess, write_config
+from tests.support.hall import write_config
 from tests.support.load import Load, rating
 
 

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import CloudClient, FakeDevice
-from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.hall import write_config
 
 
 def _retry_until(cloud: CloudClient, cmd_id: str, code: int) -> dict[str, Any]:

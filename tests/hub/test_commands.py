@@ -12,9 +12,11 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, CloudClient, FakeDevice
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import Collector, write_config
 
 
 @pytest.fixture(scope="module")

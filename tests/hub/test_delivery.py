@@ -7,8 +7,9 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from edge.sim.device_publisher import DevicePublisher
 from edge.sim.mosquitto import Mosquitto
-from tests.support.hall import Collector, DevicePublisher, started_hub
+from tests.support.hall import Collector, started_hub
 
 TOPIC = "hall/devices/pad-1/events/rating/submitted"
 

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from edge.faces.detect import DetectSettings, find_faces
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.faces.privacy import assert_no_face_data
 from tests.support.cloud import CloudClient
-from tests.support.hall import ROOT, Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import ROOT, Collector, write_config
 
 PHOTOS = ROOT / ".." / "shared" / "faces"
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.audit import journal_rows
 from tests.support.cloud import CloudClient
-from tests.support.hall import DevicePublisher, HubProcess, write_config
+from tests.support.hall import write_config
 from tests.support.waits import wait_until
 
 TZ = ZoneInfo("Asia/Shanghai")  # the hall's default time zone

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.cloud import HALL, CloudClient
-from tests.support.hall import Collector, DevicePublisher, HubProcess, queue_tables, write_config
+from tests.support.hall import Collector, queue_tables, write_config
 
 RULE = """
 rules:

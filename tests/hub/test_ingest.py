@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
-from tests.support.hall import ROOT, Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import ROOT, Collector, write_config
 
 EV = "hall/devices/pad-1/events/rating/submitted"
 

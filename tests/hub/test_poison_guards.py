@@ -16,9 +16,11 @@ from edge.hub.rules_stage import RulesStage
 from edge.model import Event, JournaledEvent
 from edge.mqttio import LinkOptions, MqttLink
 from edge.rules import Decision, RuleEngine, RuleSet
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from edge.store import INTERNAL_ERROR, BatchResult, Journal
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import Collector, write_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.hub.test_hub_commands import QUEUE
 from tests.support.cloud import CloudClient
-from tests.support.hall import Collector, HubProcess, write_config
+from tests.support.hall import Collector, write_config
 
 
 def test_queue_state_is_rebuilt_after_sigkill(

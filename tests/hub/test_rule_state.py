@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import Collector, write_config
 
 RULE = """
 windows:

@@ -15,8 +15,8 @@ from edge.errors import ConfigError
 from edge.install.accounts import password_matches, read_passwd, read_secrets, reload_broker, sync
 from edge.install.layout import Layout
 from edge.sim.mosquitto import Mosquitto
+from edge.sim.waits import settles
 from tests.install.conftest import HUB_PW, Client, staged_config
-from tests.support.waits import settles
 
 DEVICES: list[dict[str, Any]] = [
     {"id": "pad-1", "profile": "generic-mqtt"},

@@ -8,9 +8,11 @@ from pathlib import Path
 from edge.config import load
 from edge.install.accounts import read_secrets, reload_broker, sync
 from edge.install.layout import Layout
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.install.conftest import Client, staged_config
-from tests.support.hall import Collector, DevicePublisher, HubProcess
+from tests.support.hall import Collector
 
 PADS = [{"id": "pad-1", "profile": "generic-mqtt"}, {"id": "pad-2", "profile": "generic-mqtt"}]
 

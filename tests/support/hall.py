@@ -1,10 +1,9 @@
-"""A real hub process and real MQTT peers (device publisher, cloud subscriber) for tests."""
+"""A test hub's config and started process, and a cloud subscriber that records what the
+hub sends (the hub process and the device publisher are edge/sim's)."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,8 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.sim import processes
 from edge.sim.hall_config import Table, Tables, hub_tables, write_hall_toml
+from edge.sim.hub_process import HubProcess
 from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,27 +68,6 @@ def started_hub(folder: Path, hall_url: str, cloud_url: str, **config: Any) -> H
     hub = HubProcess(write_config(folder / "hall.toml", hall_url, cloud_url, **config))
     hub.start()
     return hub
-
-
-class HubProcess(processes.LoggedProcess):
-    """`hall-edge run` in a subprocess, so tests can SIGKILL it like a power cut would."""
-
-    def __init__(self, config: Path) -> None:
-        super().__init__(
-            [sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
-            config.parent / "hub.log",
-            cwd=config.parent,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self.config = config
-
-    def start(self, wait: bool = True, timeout: float = 20.0) -> None:
-        self.launch()
-        if wait:
-            self.wait_connected(timeout)
-
-    def wait_connected(self, timeout: float = 20.0) -> None:
-        self.wait_log("hall broker: connected", "cloud: connected", timeout=timeout)
 
 
 class Collector:
@@ -145,43 +123,6 @@ class Collector:
         self, predicate: Callable[[], bool], timeout: float = 60.0, what: str = ""
     ) -> None:
         wait_until(predicate, timeout, what or str(predicate))
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-class DevicePublisher:
-    """A device (or many) publishing QoS 1 events with flow control, like a real gateway."""
-
-    def __init__(self, url: str, client_id: str = "test-devices", window: int = 100) -> None:
-        port = int(url.rsplit(":", 1)[1])
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True
-        )
-        self.client.max_inflight_messages_set(0)
-        self.client.max_queued_messages_set(0)
-        self.window = threading.Semaphore(window)
-        self._qos1: set[int] = set()
-        self.client.on_publish = self._on_publish
-        self.client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def publish(
-        self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1, retain: bool = False
-    ) -> None:
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        if qos and not self.window.acquire(timeout=60):
-            raise RuntimeError("no PUBACK from the hall broker for 60 s")
-        info = self.client.publish(topic, body, qos=qos, retain=retain)
-        if qos:
-            self._qos1.add(info.mid)
-
-    def _on_publish(self, _c: Any, _u: Any, mid: int, _rc: Any, _p: Any) -> None:
-        if mid in self._qos1:
-            self._qos1.discard(mid)
-            self.window.release()
 
     def close(self) -> None:
         self.client.loop_stop()

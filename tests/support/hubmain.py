@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.hall import HubProcess
+from edge.sim.hub_process import HubProcess
 
 
 def with_disk_budget(config: Path, max_bytes: int) -> None:

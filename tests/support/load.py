@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.hall import DevicePublisher
+from edge.sim.device_publisher import DevicePublisher
 
 # (topic, payload) of the i-th message.
 MessageMaker = Callable[[int], tuple[str, dict[str, Any] | bytes]]

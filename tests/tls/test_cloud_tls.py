@@ -18,10 +18,12 @@ import pytest
 
 from edge.errors import LinkError
 from edge.mqttio import LinkOptions, MqttLink
+from edge.sim.device_publisher import DevicePublisher
+from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto
 from tests.support.certs import CertAuthority
 from tests.support.cloud import CloudClient, FakeDevice
-from tests.support.hall import Collector, DevicePublisher, HubProcess, write_config
+from tests.support.hall import Collector, write_config
 from tests.support.tlsbroker import TlsMosquitto
 
 PASSWORD = "tls-test-password"

@@ -1,9 +1,10 @@
 """A TCP proxy on loopback whose link can be cut: every open connection is closed and new
 ones are refused (accepted and closed at once) until the cut ends, after some seconds or
 at `heal()`. A cloud broker's node lost, or PostgreSQL lost: the server itself (the
-machine's PostgreSQL, say) is never touched.
+machine's PostgreSQL, say) is never touched. Here, not with the tests, because the fleet
+benchmark cuts a real hub's cloud link with it too.
 
-tests/support/proxy.py silences one direction instead (a stalled MQTT broker).
+The tests' stalling proxy (tests/support/proxy.py) silences one direction instead.
 """
 
 from __future__ import annotations

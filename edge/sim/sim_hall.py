@@ -1,7 +1,7 @@
-"""A light emulator of many halls speaking the hub's cloud contract (docs/contract.md §2,
-§3, §7), cheap enough for hundreds of halls in one asyncio process.
+"""A light emulator of one hall speaking the hub's cloud contract (docs/contract.md §2,
+§3, §7), cheap enough for hundreds in one asyncio process (edge/sim/fleet.py runs them).
 
-Each simulated hall has one MQTT 3.1.1 connection (clean session, fixed client id
+A simulated hall has one MQTT 3.1.1 connection (clean session, fixed client id
 `hall-edge-{id}`, last will `offline` retained on `halls/{id}/state`), publishes `online`
 retained on every connect, numbers its events with `hallseq` under its own `halljournal`,
 keeps every event in an in-memory outbox until its PUBACK (so a lost connection resends
@@ -132,62 +132,32 @@ class SimHall:
             next_at = max(next_at + 1 / self.rate, loop.time() - 1.0)
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
+    async def new_event(self, timeout: float) -> None:
+        """Until an event is made (or TIMEOUT s): the outbox had nothing left to send."""
+        self._new.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._new.wait(), timeout)
+
     async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         await client.publish(f"halls/{self.hall_id}/state", self._state("online"), 1, retain=True)
         await client.subscribe(f"halls/{self.hall_id}/commands/#", qos=1)
+        delivery = _Delivery(self, client)
         commands = asyncio.create_task(self._commands(client))
-        window = asyncio.Semaphore(self.window)
-        inflight: set[int] = set()
-        failed = asyncio.Event()
         # The command reader ends only with the connection: then this session is over too
         # (or the hall would go on sending events while deaf to commands).
-        commands.add_done_callback(lambda _t: failed.set())
-
-        async def send(seq: int, topic: str, body: bytes, event_id: str) -> None:
-            try:
-                await client.publish(topic, body, qos=1)
-            except aiomqtt.MqttError:
-                failed.set()
-                return
-            finally:
-                window.release()
-                inflight.discard(seq)
-            self.acked.add(event_id)
-            self.outbox.pop(seq, None)  # deleted on PUBACK, like the hub's outbox
-
-        tasks: set[asyncio.Task[None]] = set()
+        commands.add_done_callback(lambda _t: delivery.failed.set())
         try:
-            backlog = set(self.outbox)  # in the outbox at connect: resent, marked so
-            while not stop.is_set() and not failed.is_set():
-                pending = [s for s in self.outbox if s not in inflight]
-                if not pending:
-                    self._new.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._new.wait(), 0.5)
-                    continue
-                for seq in pending:
-                    if failed.is_set() or seq not in self.outbox:
-                        break
-                    await window.acquire()
-                    event_id, topic, body = self.outbox[seq]
-                    if seq in backlog:
-                        body = envelope.mark_resent(body)
-                    inflight.add(seq)
-                    t = asyncio.create_task(send(seq, topic, body, event_id))
-                    tasks.add(t)
-                    t.add_done_callback(tasks.discard)
-            if failed.is_set():
+            await delivery.run(stop)
+            if delivery.failed.is_set():
                 raise aiomqtt.MqttError("publish failed")
             # A clean stop: the last PUBACKs, then `offline` like the hub's goodbye.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*tasks), 15)
+            await delivery.finish(15)
             await client.publish(
                 f"halls/{self.hall_id}/state", self._state("offline"), 1, retain=True
             )
         finally:
             commands.cancel()
-            for t in tasks:
-                t.cancel()
+            delivery.cancel()
 
     async def _commands(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:
@@ -210,56 +180,60 @@ class SimHall:
                 await client.publish(f"halls/{self.hall_id}/replies/{device}", reply, 1)
 
 
-@dataclass
-class Fleet:
-    """N simulated halls `sim-000`... spread over the broker URLs (hall i starts on
-    url i mod len)."""
+class _Delivery:
+    """One connection's sending of the outbox: at most `window` events waiting for their
+    PUBACK; a PUBACK deletes its event from the outbox (like the hub's), a failed publish
+    ends the session (the event stays for the next one)."""
 
-    halls: list[SimHall]
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    generating: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    def __init__(self, hall: SimHall, client: aiomqtt.Client) -> None:
+        self.hall = hall
+        self.client = client
+        self.window = asyncio.Semaphore(hall.window)
+        self.inflight: set[int] = set()
+        self.failed = asyncio.Event()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.backlog = set(hall.outbox)  # in the outbox at connect: resent, marked so
 
-    @classmethod
-    def make(cls, n: int, urls: list[str], rate: float, prefix: str = "sim") -> Fleet:
-        halls = [
-            SimHall(f"{prefix}-{i:03d}", urls, rate, url_index=i % len(urls)) for i in range(n)
-        ]
-        return cls(halls)
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send what the outbox holds and what is made, until STOP or a failure."""
+        outbox = self.hall.outbox
+        while not stop.is_set() and not self.failed.is_set():
+            pending = [s for s in outbox if s not in self.inflight]
+            if not pending:
+                await self.hall.new_event(0.5)
+                continue
+            for seq in pending:
+                if self.failed.is_set() or seq not in outbox:
+                    break
+                await self.window.acquire()
+                self._start(seq)
 
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        default = loop.get_exception_handler()
+    def _start(self, seq: int) -> None:
+        event_id, topic, body = self.hall.outbox[seq]
+        if seq in self.backlog:
+            body = envelope.mark_resent(body)
+        self.inflight.add(seq)
+        t = asyncio.create_task(self._send(seq, topic, body, event_id))
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
 
-        def quiet(lp: asyncio.AbstractEventLoop, ctx: dict[str, object]) -> None:
-            # aiomqtt leaves the futures of a dropped connection unretrieved, and paho's
-            # writer callbacks can outlive the socket a killed node closed: expected here.
-            if isinstance(ctx.get("exception"), aiomqtt.MqttError | OSError):
-                return
-            (default or asyncio.BaseEventLoop.default_exception_handler)(lp, ctx)  # type: ignore[arg-type]
+    async def _send(self, seq: int, topic: str, body: bytes, event_id: str) -> None:
+        try:
+            await self.client.publish(topic, body, qos=1)
+        except aiomqtt.MqttError:
+            self.failed.set()
+            return
+        finally:
+            self.window.release()
+            self.inflight.discard(seq)
+        self.hall.acked.add(event_id)
+        self.hall.outbox.pop(seq, None)
 
-        loop.set_exception_handler(quiet)
-        self.generating.set()
-        self.tasks = [asyncio.create_task(h.run(self.stop, self.generating)) for h in self.halls]
+    async def finish(self, timeout: float) -> None:
+        """Wait up to TIMEOUT s for the PUBACKs still due."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self.tasks), timeout)
 
-    def pause(self) -> None:
-        """No new events; what is in the outboxes is still delivered."""
-        self.generating.clear()
-
-    async def drained(self, timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        until = loop.time() + timeout
-        while loop.time() < until:
-            if all(not h.outbox for h in self.halls):
-                return True
-            await asyncio.sleep(0.2)
-        return False
-
-    async def close(self) -> None:
-        self.stop.set()
+    def cancel(self) -> None:
         for t in self.tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, 20)
-
-    def made(self) -> dict[tuple[str, str], int]:
-        return {(h.hall_id, i): s for h in self.halls for i, s in h.made.items()}
+            t.cancel()
