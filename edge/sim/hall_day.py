@@ -178,8 +178,18 @@ async def _customer(h: _Hall) -> None:
         h.report.tickets_requested += 1
 
 
+# Customers already at the door when the hall opens, per counter: they come in within
+# the first minutes, so the morning starts with a queue (and the wait alert has its case).
+OPENING_CROWD_PER_COUNTER = 2
+
+
 async def _arrivals(h: _Hall) -> None:
     pending: set[asyncio.Task[None]] = set()
+    for _ in range(OPENING_CROWD_PER_COUNTER * len(h.callers)):
+        task = asyncio.create_task(_customer(h))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await h.clock.sleep(h.rng.uniform(5.0, 25.0))
     while h.open():
         rate = arrivals_per_hour(h.clock.hour(), len(h.callers)) / 3600.0
         await h.clock.sleep(h.rng.expovariate(rate))
