@@ -30,14 +30,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiomqtt
-import asyncpg
 from common import ROOT, cpu_s, machine, print_table, rss_mb, save, started_broker
 from peers import _client, _Window
+from pgdb import count_events, drop_db, new_db
 
 from edge import envelope
 from edge.model import EventIds
-
-PG = "postgresql://postgres@127.0.0.1:5432"
 
 
 def envelopes(events: int, halls: int) -> list[tuple[str, bytes]]:
@@ -96,28 +94,10 @@ async def baseline(url: str, msgs: list[tuple[str, bytes]]) -> dict[str, float]:
     return {"seconds": end - box["s"], "events_per_s": len(msgs) / (end - box["s"])}
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _count(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM events"))
-    finally:
-        await conn.close()
-
-
 def consumer_run(
     url: str, msgs: list[tuple[str, bytes]], batch_max: int, tmp: Path
 ) -> dict[str, Any]:
-    db = f"hallcloud_bench_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f"CREATE DATABASE {db}"))
-    dsn = f"{PG}/{db}"
+    db, dsn = new_db()
     log = tmp / "consumer.log"
     try:
         with log.open("wb") as out:
@@ -151,7 +131,7 @@ def consumer_run(
         t = threading.Thread(target=lambda: box.update(s=publish_all(url, msgs)))
         t.start()
         rss_peak = 0.0
-        while asyncio.run(_count(dsn)) < len(msgs):
+        while count_events(dsn) < len(msgs):
             rss_peak = max(rss_peak, rss_mb(proc.pid))
             time.sleep(0.05)
         end = time.perf_counter()
@@ -167,7 +147,7 @@ def consumer_run(
             "rss_mb_peak": rss_peak,
         }
     finally:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        drop_db(db)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ import contextlib
 import aiomqtt
 import asyncpg
 from common import cpu_s, machine, print_table, rss_mb, save
+from pgdb import count_events, drop_db, new_db
 
 from cloud import devcluster
 from edge import envelope
@@ -53,26 +54,6 @@ from edge.sim.fleet_check import check, send_command
 from edge.sim.mosquitto import Mosquitto
 from edge.sim.real_hall import RealHall
 from edge.sim.waits import settles
-
-PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def new_db() -> tuple[str, str]:
-    name = f"hallcloud_bench_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
-    return name, f"{PG}/{name}"
-
-
-def drop_db(name: str) -> None:
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 class Sampler:
@@ -353,14 +334,6 @@ async def _publish(port: int, msgs: list[tuple[str, bytes]]) -> None:
         await asyncio.gather(*tasks)
 
 
-async def _count(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM events"))
-    finally:
-        await conn.close()
-
-
 def choice_run(
     work: Path, cluster: devcluster.Cluster, kind: str, n: int, msgs: list[tuple[str, bytes]]
 ) -> dict[str, float]:
@@ -386,7 +359,7 @@ def choice_run(
         pub = threading.Thread(target=lambda: asyncio.run(_publish(n2.mqtt_port, msgs)))
         pub.start()
         rss = 0.0
-        while asyncio.run(_count(dsn)) < len(msgs):
+        while count_events(dsn) < len(msgs):
             rss = max(rss, *(rss_mb(_pid(k)) for k in cons))
             if time.monotonic() - t0 > 300:
                 raise RuntimeError(f"{kind}: not all events after 300 s")
