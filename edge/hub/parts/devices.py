@@ -64,17 +64,13 @@ def _codec_handler(core: Core, device_id: str, codec: MqttCodec) -> TopicHandler
             return True
         try:
             reply = codec.decode_reply(topic, payload)
+            events = [] if reply is not None else codec.decode(topic, payload)
         except PayloadError as exc:
             intake.dead(DeadLetter(topic, exc.reason, exc.detail, payload, device_id), ack)
             return True
         if reply is not None:
             core.devices.deliver_reply(reply)
             ack()
-            return True
-        try:
-            events = codec.decode(topic, payload)
-        except PayloadError as exc:
-            intake.dead(DeadLetter(topic, exc.reason, exc.detail, payload, device_id), ack)
             return True
         if not events:
             ack()
