@@ -79,9 +79,9 @@ class JournalPipeline:
         self.high_water = 4 * max_rows
         self.low_water = max_rows
         self.on_low_water: list[Callable[[], None]] = []
-        # A batch the disk had no room for, kept with the rules' verdict on it: the rules
+        # A batch the disk had no room for, kept with the rules' verdict and state: the rules
         # have seen these events once and must not see them again on the retry.
-        self._held: tuple[StampedBatch, Verdict] | None = None
+        self._held: tuple[StampedBatch, Verdict, bytes | None] | None = None
         self._retry: list[_Item] | None = None
 
     def submit(self, event: Event, ack: Ack | None = None) -> None:
@@ -165,14 +165,13 @@ class JournalPipeline:
         try:
             if self._held is None:
                 stamped = self.journal.stamp(events)
-                self._held = (stamped, self.rules.decide(stamped.events))
-            stamped, verdict = self._held
+                verdict = self.rules.decide(stamped.events)
+                # Taken with the verdict: the engine counts a dumped state as saved, so a
+                # retry must write this blob, not ask for another.
+                self._held = (stamped, verdict, self.rules.state_to_save())
+            stamped, verdict, state = self._held
             result = await self.journal.write(
-                stamped,
-                verdict.forward,
-                dead,
-                self.rules.state_to_save(),
-                commit_on=self.gate.on_thread,
+                stamped, verdict.forward, dead, state, commit_on=self.gate.on_thread
             )
             self._held = None
             return Committed(result, verdict.outputs)
