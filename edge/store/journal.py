@@ -326,16 +326,16 @@ class Journal:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (seq,))
         if rule_state is not None:
             conn.execute("INSERT OR REPLACE INTO rule_state VALUES (1, ?)", (rule_state,))
-        self._count_per_device(result.written)
+        self._count_per_device(batch.items)
         drops = self.outbox.enforce_budget(spool_added)
         return _Added(result, seq, spool_added, len(outbox_rows), drops)
 
-    def _count_per_device(self, written: Sequence[Written]) -> None:
+    def _count_per_device(self, items: Sequence[Stamped]) -> None:
         per_device: dict[str, list[int]] = {}
-        for w in written:
-            n = per_device.setdefault(w.event.device_id, [0, 0])
+        for st in items:
+            n = per_device.setdefault(st.event.device_id, [0, 0])
             n[0] += 1
-            n[1] = int(w.event.time.timestamp() * 1000)
+            n[1] = st.time_ms
         if per_device:
             self.conn.executemany(
                 "INSERT INTO devices (device_id, events, last_event_ms) VALUES (?,?,?)"
