@@ -8,8 +8,10 @@ photo, a profile of their own, an export of envelopes). `hall-edge` is this chec
 
 A command runs verbatim but for the places in PLACES, each with its reason. A command that
 runs until stopped (`hall-edge run`, `simulate ...`) must still be running, without an
-error, a few seconds after it started; it is then stopped with Ctrl-C (SIGINT). Any other
-command must exit 0. No command may print a traceback or an `error:` line.
+error, a few seconds after it started; it is then stopped with Ctrl-C (SIGINT). Such
+commands one after the other in a block run side by side, as a reader starts them in
+several terminals (each one's seconds counted from the line it prints once it is up).
+Any other command must exit 0. No command may print a traceback or an `error:` line.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import io
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -30,6 +33,7 @@ import pytest
 from PIL import Image
 
 from edge.sim.mosquitto import Mosquitto
+from edge.sim.waits import settles
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -58,6 +62,10 @@ CANNOT_RUN = {
 }
 # Commands that run until stopped: started, checked alive, then stopped with SIGINT.
 LONG = re.compile(r"^(?:he|hall-edge) (?:run|simulate)\b")
+# `simulate hall` plays every device of a hall, those of `simulate robot`, `kiosk`... among
+# them, with the same MQTT client ids: beside them one would take the other's connection.
+WHOLE_HALL = re.compile(r"^(?:he|hall-edge) simulate hall\b")
+ALIVE_S = 2.0  # how long a command that runs until stopped must keep running
 
 
 @dataclass(frozen=True)
@@ -146,10 +154,13 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         (folder / "my-model.yaml").write_text(profile, encoding="utf-8")
         (folder / "export.jsonl").write_text("", encoding="utf-8")
         # The journal of a hub that has run in this hall.
+        # The journal of a hub that has run in this hall a few seconds (counted from the
+        # journal's making: on a busy machine the hub's start alone can take 3 s).
         hub = start(h, "hall-edge run --config hall.toml")
+        made = settles((folder / "hall.db").exists, 60)
         time.sleep(3)
         stop(hub, "the hub that makes the journal")
-        assert (folder / "hall.db").exists()
+        assert made and (folder / "hall.db").exists()
         yield h
     finally:
         for b in brokers:
@@ -192,48 +203,91 @@ def test_the_list_of_blocks_that_cannot_run_is_current() -> None:
     assert len(RUN) >= 7, [b.name for b in RUN]
 
 
+def batches(commands: Sequence[str]) -> list[list[str]]:
+    """The commands in order; consecutive ones that run until stopped in one batch (a
+    `simulate hall` in a batch of its own)."""
+    out: list[list[str]] = []
+
+    def side_by_side(c: str) -> bool:
+        return bool(LONG.match(c)) and not WHOLE_HALL.match(c)
+
+    for c in commands:
+        if out and side_by_side(c) and side_by_side(out[-1][-1]):
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
+
+
+def first_line(proc: subprocess.Popen[str], what: str, timeout: float = 60.0) -> str:
+    """The first line the command prints once it is up (every simulator says where it
+    listens or that it is connected); a Ctrl-C before that would land in its imports.
+    Read from the pipe byte by byte: `communicate` later reads the rest from the pipe
+    itself, past whatever a buffered reader would have kept."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    line = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            assert sel.select(deadline - time.monotonic()), f"{what}: no line in {timeout:.0f} s"
+            byte = os.read(fd, 1)
+            assert byte, f"{what}: ended before it printed a line"
+            line += byte
+    return line.decode(errors="replace")
+
+
+def run_until_stopped(hall: Hall, batch: list[tuple[str, str]], block: Block) -> list[str]:
+    """Start the batch's (written, command) together; each must be running ALIVE_S after
+    it started (after its first line, if side by side); then Ctrl-C each. Their output."""
+    procs = [(written, start(hall, command)) for written, command in batch]
+    heads: list[str] = []
+    try:
+        for written, proc in procs:
+            heads.append(first_line(proc, f"{block.name}: `{written}`") if len(procs) > 1 else "")
+        time.sleep(ALIVE_S)
+        for written, proc in procs:
+            code = proc.poll()
+            assert code in (None, 0), (
+                f"{block.name}: `{written}` ended with exit {code}:\n"
+                f"{proc.stderr.read() if proc.stderr else ''}"
+            )
+    finally:
+        outputs = [
+            stop(proc, f"{block.name}: `{written}`")
+            if proc.poll() is None
+            else "".join(proc.communicate())
+            for written, proc in procs
+        ]
+    return [head + output for head, output in zip(heads, outputs, strict=True)]
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("block", RUN, ids=[b.name for b in RUN])
 def test_the_block_runs_as_written(hall: Hall, block: Block) -> None:
     prelude = [hall.command(c) for c in block.commands if c.startswith("alias ")]
-    running: list[tuple[str, subprocess.Popen[str]]] = []
     outputs: list[tuple[str, str]] = []
-    try:
-        for written in block.commands:
-            if written.startswith("alias "):
-                continue
-            command = "; ".join([*prelude, hall.command(written)])
-            if LONG.match(written):
-                # One at a time: `simulate robot` and `simulate hall` are the same robot
-                # (one MQTT client id), as they would be in a hall.
-                proc = start(hall, command)
-                running.append((written, proc))
-                time.sleep(2)
-                code = proc.poll()
-                assert code in (None, 0), (
-                    f"{block.name}: `{written}` ended with exit {code}:\n"
-                    f"{proc.stderr.read() if proc.stderr else ''}"
-                )
-                outputs.append((written, stop(proc, f"{block.name}: `{written}`")))
-                continue
-            done = subprocess.run(
-                ["bash", "-o", "pipefail", "-c", command],
-                cwd=hall.path,
-                env=hall.env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert done.returncode == 0, (
-                f"{block.name}: `{written}` exit {done.returncode}\n"
-                f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
-            )
-            clean(f"{block.name}: `{written}`", done.stdout + done.stderr)
-    finally:
-        for written, proc in running:
-            if proc.poll() is None:
-                stop(proc, f"{block.name}: `{written}`")
+    for batch in batches([c for c in block.commands if not c.startswith("alias ")]):
+        commands = [(w, "; ".join([*prelude, hall.command(w)])) for w in batch]
+        if LONG.match(batch[0]):
+            outputs += zip(batch, run_until_stopped(hall, commands, block), strict=True)
+            continue
+        ((written, command),) = commands
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            cwd=hall.path,
+            env=hall.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (
+            f"{block.name}: `{written}` exit {done.returncode}\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+        clean(f"{block.name}: `{written}`", done.stdout + done.stderr)
     for written, output in outputs:
         clean(f"{block.name}: `{written}`", output)
 
