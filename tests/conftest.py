@@ -1,5 +1,5 @@
 """Fixtures shared by the whole suite: private Mosquitto brokers on free loopback ports;
-and the groups that keep tests together when the suite runs on several workers (xdist)."""
+and the hooks of a run on several xdist workers (how tests are split, reports they send)."""
 
 from __future__ import annotations
 
@@ -10,29 +10,14 @@ import pytest
 
 from edge.sim.mosquitto import Mosquitto
 
-# One RabbitMQ devcluster per worker would cost its start (~20 s) and its memory again.
-DEVCLUSTER_GROUP = "devcluster"
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist, which a run without it lacks
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Whatever `--dist` says: module by module, the devcluster's modules on one worker
+    (tests/support/xdist_groups.py says why)."""
+    from tests.support.xdist_groups import ModuleGroups  # noqa: PLC0415 - xdist runs only
 
-def pytest_configure(config: pytest.Config) -> None:
-    # xdist registers it too; registered here so that a run without xdist does not warn.
-    config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker, in order")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`./hall test` runs the suite on two workers with `--dist loadgroup`, which sends each
-    test anywhere unless it has a group. A module whose tests share a module-scoped fixture
-    (one hub or broker for the module, its state carried from test to test) stays on one
-    worker, in file order; so do all the tests of the one devcluster."""
-    for item in items:
-        if not isinstance(item, pytest.Function):
-            continue
-        defs = item._fixtureinfo.name2fixturedefs
-        if "cluster" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group(DEVCLUSTER_GROUP))
-        elif any(d[-1].scope == "module" for d in defs.values() if d):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else ""))
+    return ModuleGroups(config, log)
 
 
 @pytest.fixture

@@ -141,7 +141,7 @@ async def test_unplug_and_replug_under_another_tty_number(
     )
     assert driver is not None
     running = asyncio.create_task(driver.run())
-    spacer: PtyLink | None = None
+    spacers: list[PtyLink] = []
     try:
         await eventually(lambda: port.is_online("caller-1") is True)
         assert await caller.press("call_next")
@@ -151,7 +151,11 @@ async def test_unplug_and_replug_under_another_tty_number(
         await eventually(lambda: port.is_online("caller-1") is False)
         await asyncio.sleep(0.1)  # it keeps running without its port
         assert not running.done()
-        spacer = PtyLink()
+        # Hold the old tty number, so the device comes back under another: Linux gives the
+        # lowest free pty, and on a busy machine (other tests, other workers) a lower one
+        # may have been freed meanwhile, which one spacer alone would take instead.
+        while len(spacers) < 64 and old not in {s.path for s in spacers}:
+            spacers.append(PtyLink())
         link = PtyLink(by_id / name)
         assert link.path != old
         bus = BusSim(link.port)
@@ -167,5 +171,5 @@ async def test_unplug_and_replug_under_another_tty_number(
         await cancelled(running, serving)
         await watcher.close()
         link.unplug()
-        if spacer is not None:
-            spacer.unplug()
+        for s in spacers:
+            s.unplug()
