@@ -48,3 +48,10 @@ export function bytes(n) {
 }
 
 export { DASH };
+
+/** Seconds as "5:24" (minutes:seconds), for dense tables. */
+export function mmss(seconds) {
+  if (seconds === null || seconds === undefined) return DASH;
+  const total = Math.round(seconds);
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
