@@ -46,10 +46,8 @@ function monthAsked() {
   return m && /^\d{4}-\d{2}$/.test(m) ? m : null;
 }
 
-async function load() {
-  const month = monthAsked();
-  const url = month ? `/api/report?month=${month}` : "/api/report";
-  const res = await fetch(url);
+async function load(month) {
+  const res = await fetch(`/api/report?month=${month}`);
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body;
@@ -200,14 +198,21 @@ function charts(rows) {
   });
 }
 
+/** The hall's name and today's month in hall time, from the live view (the report has
+ * neither); without it the month is the browser's own. */
 async function hall() {
-  // The hall's name is in the live view, not in the report; a report without it is still whole.
   try {
     const res = await fetch("/api/state");
-    if (res.ok) hallName = (await res.json()).hall?.name ?? "";
+    if (res.ok) {
+      const view = (await res.json()).hall ?? {};
+      hallName = view.name ?? "";
+      if (/^\d{4}-\d{2}/.test(view.day ?? "")) return view.day.slice(0, 7);
+    }
   } catch {
     hallName = "";
   }
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
 }
 
 async function main() {
@@ -223,7 +228,8 @@ async function main() {
     if (month) location.search = `?month=${month}`;
   });
   try {
-    [report] = await Promise.all([load(), hall()]);
+    const current = await hall();
+    report = await load(monthAsked() ?? current);
     render();
   } catch (err) {
     fill("r-status", t("report.failed", { msg: err.message }));
