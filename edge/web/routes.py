@@ -22,7 +22,9 @@ from edge.web.sessions import COOKIE, Session, Sessions
 STATIC = Path(__file__).parent / "static"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _ALERT_ACK = re.compile(r"^/api/alerts/(\d{1,18})/ack$")
-_COUNTER = re.compile(r"^/api/counters/(\d{1,4})/(pause|resume|recall)$")
+_COUNTER = re.compile(
+    r"^/api/counters/(\d{1,4})/(open|close|pause|resume|recall|call_next|finish)$"
+)
 
 Check = Callable[[], tuple[bool, dict[str, Any]]]
 

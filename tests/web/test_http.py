@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from edge.sim.device_publisher import DevicePublisher
 from edge.sim.hub_process import HubProcess
 from edge.sim.mosquitto import Mosquitto, free_port
-from tests.support.hall import ROOT, write_config
+from edge.web.users import add_user
+from tests.support.hall import ROOT, queue_tables, write_config
 from tests.support.waits import wait_until
 
 EV = "hall/devices/pad-1/events/rating/submitted"
@@ -263,3 +264,67 @@ def test_live_events_carry_a_change(hall: Any, hall_broker: Mosquitto) -> None:
         dev.close()
         sock.close()
     assert time.monotonic() - t0 < 5
+
+
+def _login(site: Site) -> dict[str, str]:
+    status, headers, raw = site.request(
+        "POST", "/api/login", body=json.dumps({"name": "ana", "password": PASSWORD}).encode()
+    )
+    assert status == 200, raw
+    return {
+        "cookie": headers["set-cookie"].split(";", 1)[0],
+        "x-csrf-token": json.loads(raw)["csrf"],
+    }
+
+
+@pytest.fixture
+def queue_hall(tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto) -> Iterator[Site]:
+    port = free_port()
+    tables = {
+        **queue_tables({"number": 1, "services": ["payment"]}),
+        "http": {"listen": f"127.0.0.1:{port}", "users_file": "users"},
+    }
+    cfg = write_config(tmp_path / "hall.toml", hall_broker.url, cloud_broker.url, tables=tables)
+    add_user(tmp_path / "users", "ana", PASSWORD)
+    hub = HubProcess(cfg)
+    hub.start()
+    site = Site(port)
+    wait_until(lambda: _ok(site, "/readyz"), 10, "the hub is ready over HTTP")
+    try:
+        yield site
+    finally:
+        hub.stop()
+
+
+def test_an_alert_is_acknowledged_and_a_counter_opened(
+    queue_hall: Site, hall_broker: Mosquitto
+) -> None:
+    site = queue_hall
+    dev = DevicePublisher(hall_broker.url)
+    try:
+        # The default rules pack raises an alert for a printer low on paper.
+        dev.publish("hall/devices/pad-1/events/printer/status", {"paper": "near_end"})
+    finally:
+        dev.close()
+
+    def alerts() -> list[dict[str, Any]]:
+        return list(site.json("GET", "/api/state")[1]["ops"]["alerts"])
+
+    wait_until(alerts, 10, "the alert on the console")
+    alert = alerts()[0]
+    assert (alert["kind"], alert["acked"]) == ("printer-paper-near-end", False)
+    devices = site.json("GET", "/api/state")[1]["devices"]
+    assert devices[0]["health"] == {"paper": "near_end"}, "the device's own health"
+    auth = _login(site)
+    status, body = site.json("POST", f"/api/alerts/{alert['id']}/ack", headers=auth)
+    assert (status, body) == (200, {"id": alert["id"], "acked": True})
+    assert alerts()[0]["acked"] is True and alerts()[0]["acked_by"] == "ana"
+
+    counters = site.json("GET", "/api/state")[1]["counters"]
+    assert counters[0]["state"] == "closed"
+    status, body = site.json("POST", "/api/counters/1/open", headers=auth)
+    assert status == 200 and body["code"] == 202
+    wait_until(
+        lambda: site.json("GET", "/api/state")[1]["counters"][0]["state"] == "open", 5, "open"
+    )
+    assert site.json("POST", "/api/counters/7/pause", headers=auth)[0] == 404
