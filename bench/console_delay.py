@@ -23,6 +23,7 @@ baseline measured in the same run; writes bench/results/console_delay.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import random
@@ -38,9 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as paho  # noqa: E402
+from common import loadavg, machine, print_table, save  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from bench.common import loadavg, machine, print_table, save  # noqa: E402
 from edge.sim.browser import chromium_missing, launch  # noqa: E402
 from edge.sim.console_hall import ConsoleHall  # noqa: E402
 
@@ -56,11 +57,12 @@ const check = () => {
     window.__seen = performance.timeOrigin + performance.now();
   }
 };
-new MutationObserver(check).observe(document.body,
-  {subtree: true, childList: true, characterData: true, attributes: true});
 window.__arm = (selector, text) => {
   window.__seen = null; window.__expect = {selector, text}; check();
 };
+// The whole document: the script runs before <body> exists.
+new MutationObserver(check).observe(document,
+  {subtree: true, childList: true, characterData: true, attributes: true});
 """
 
 
@@ -112,6 +114,11 @@ class Watch:
         self._seen("journal", lambda e: e.journal(envelope.get("type"), envelope))
 
     def _read_sse(self) -> None:
+        # The stream closes under the reader at close(): the run is over then.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self._read_events()
+
+    def _read_events(self) -> None:
         name = ""
         for raw in self.stream:
             line = raw.decode().rstrip("\n")
@@ -126,9 +133,9 @@ class Watch:
                     self.sections[name] = data
                 self._seen("sse", lambda e, n=name, d=data: e.sse(n, d))
 
-    def waiting(self, letter: str) -> int:
+    def waiting(self, code: str) -> int:
         services = self.sections["queue"]["services"]
-        return int(next(s for s in services if s["service"] == letter)["waiting"])
+        return int(next(s for s in services if s["service"] == code)["waiting"])
 
     def close(self) -> None:
         self.mqtt.loop_stop()
@@ -137,17 +144,18 @@ class Watch:
 
 
 def ticket_event(hall: ConsoleHall, watch: Watch) -> tuple[Expected, Any]:
-    want = watch.waiting("A") + 1
+    want = watch.waiting("payment") + 1
     request_id = f"bench-{time.time_ns()}"
 
     def sse(name: str, data: Any) -> bool:
         services = data.get("services", []) if name == "queue" else []
-        return any(s["service"] == "A" and s["waiting"] >= want for s in services)
+        return any(s["service"] == "payment" and s["waiting"] >= want for s in services)
 
     def journal(etype: str, env: Any) -> bool:
         return etype == "queue.ticket.issued" and env["data"].get("request_id") == request_id
 
-    exp = Expected("ticket", '[data-service="A"][data-field="waiting"]', str(want), sse, journal)
+    selector = '[data-service="payment"][data-field="waiting"]'
+    exp = Expected("ticket", selector, str(want), sse, journal)
     data = {"request_id": request_id, "service": "payment"}
     return exp, lambda: hall.publish("kiosk-1", "queue.ticket.requested", data)
 
@@ -181,7 +189,8 @@ def one_event(page: Any, watch: Watch, exp: Expected, publish: Any) -> Expected:
     return exp
 
 
-def nearest_rank(values: list[float], q: float) -> float:
+def nearest_rank(values: list[float], q: int) -> float:
+    """The value at rank ⌈q/100 · n⌉ of the sorted values (docs/kpi.md's percentile)."""
     ordered = sorted(values)
     return ordered[max(0, -(-len(ordered) * q // 100) - 1)] if ordered else float("nan")
 
@@ -200,7 +209,9 @@ def run(n: int, seed: int) -> list[Expected]:
             page.add_init_script(OBSERVER)
             page.goto(f"{hall.url}/#queue")
             page.wait_for_selector("#live[data-live=true]", timeout=10_000)
-            page.wait_for_selector('[data-device="spare-1"][data-online="true"]', timeout=10_000)
+            page.wait_for_selector(
+                '[data-device="spare-1"][data-online="true"]', timeout=10_000, state="attached"
+            )
             online = True
             for i in range(n):
                 if i % 2 == 0:

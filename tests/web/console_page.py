@@ -15,15 +15,15 @@ from edge.sim.browser import chromium_missing
 from edge.sim.console_hall import ConsoleHall
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
 # Tried (and installed when possible) once, at collection: the tests skip with this reason
 # only where no browser can be had at all. ./hall setup installs it, so CI has it.
 MISSING = chromium_missing()
 needs_browser = pytest.mark.skipif(MISSING is not None, reason=f"no browser: {MISSING}")
 
-WALL = {"width": 1920, "height": 1080}
-PHONE = {"width": 390, "height": 844}
+WALL: ViewportSize = {"width": 1920, "height": 1080}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LIVE_S = 1.0  # the issue: live updates arrive within 1 s of the event
 
 
@@ -34,7 +34,7 @@ def open_console(page: Page, hall: ConsoleHall, tab: str = "queue") -> None:
     page.wait_for_selector("body[data-updated]", timeout=10_000)
 
 
-def shown_within(page: Page, selector: str, action: Callable[[], None]) -> float:
+def shown_within(page: Page, selector: str, action: Callable[[], object]) -> float:
     """Seconds from just before `action()` (a device publishing) until `selector` matches in
     the page; fails after 10 s."""
     start = time.monotonic()

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 pytestmark = needs_browser
 
 
-def _service(hall: ConsoleHall, letter: str) -> dict[str, Any]:
+def _service(hall: ConsoleHall, code: str) -> dict[str, Any]:
     services = hall.get_json("/api/state")["queue"]["services"]
-    return next(s for s in services if s["service"] == letter)
+    return next(s for s in services if s["service"] == code)
 
 
 def _login(page: Page, name: str, password: str) -> None:
@@ -61,13 +61,13 @@ def _box(page: Page, selector: str) -> Any:
 
 def test_a_new_ticket_shows_within_a_second(page: Page, hall: ConsoleHall) -> None:
     open_console(page, hall, "queue")
-    before = _service(hall, "A")["waiting"]
-    selector = f'[data-service="A"][data-field="waiting"]:text-is("{before + 1}")'
+    before = _service(hall, "payment")["waiting"]
+    selector = f'[data-service="payment"][data-field="waiting"]:text-is("{before + 1}")'
     took = shown_within(page, selector, lambda: hall.request_ticket("payment"))
     assert took < LIVE_S, f"the new ticket took {took:.2f} s to show"
     # What the page shows is the hub's view: the same next numbers as /api/state.
-    shown = page.inner_text('[data-service="A"][data-field="next"]').split()
-    assert shown == _service(hall, "A")["next"] and shown, shown
+    shown = page.inner_text('[data-service="payment"][data-field="next"]').split()
+    assert shown == _service(hall, "payment")["next"] and shown, shown
 
 
 def test_a_device_going_offline_shows_within_a_second(page: Page, hall: ConsoleHall) -> None:

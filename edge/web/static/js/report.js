@@ -72,11 +72,20 @@ function render() {
   days(report.days ?? []);
   fill(
     "r-generated",
-    t("report.generated", { time: new Date().toISOString().slice(0, 16).replace("T", " "), tz: report.timezone }),
+    t("report.generated", { time: hallNow(report.timezone), tz: report.timezone }),
   );
   document.getElementById("r-status").hidden = true;
   document.getElementById("r-body").hidden = false;
   document.body.dataset.rendered = report.month;
+}
+
+// Now on the hall's clock (its time zone), as the report's figures are.
+function hallNow(zone) {
+  try {
+    return new Intl.DateTimeFormat("sv-SE", { timeZone: zone, dateStyle: "short", timeStyle: "short" }).format(new Date());
+  } catch {
+    return new Date().toISOString().slice(0, 16).replace("T", " ");
+  }
 }
 
 function summary(hall) {

@@ -24,7 +24,7 @@ function row(c, ctx) {
       node: h("span", { class: `badge state-${c.state}` }, t(`state.${c.state}`)),
       dataset: { counter: c.counter, field: "state" },
     },
-    c.staff_id ?? "–",
+    c.staff_id || "–",
     { text: c.current ?? "–", class: "ticket", dataset: { counter: c.counter, field: "current" } },
     { text: c.served_today, class: "num" },
     { text: duration(c.avg_service_s), class: "num" },

@@ -10,12 +10,14 @@ export const SECTIONS = ["devices", "hall"];
 export function render(state) {
   const day = state.hall?.day ?? null;
   const devices = state.devices ?? [];
-  const offline = devices.filter((d) => !d.online).length;
+  const online = devices.filter((d) => d.online === true).length;
+  const offline = devices.filter((d) => d.online === false).length;
   fill(
     "devices-summary",
-    h("span", { class: "ok" }, `${t("devices.online")} ${devices.length - offline}`),
+    h("span", { class: "ok" }, `${t("devices.online")} ${online}`),
     " · ",
     h("span", { class: offline ? "bad" : "" }, `${t("devices.offline")} ${offline}`),
+    devices.length - online - offline ? ` · ${t("devices.unknown")} ${devices.length - online - offline}` : "",
   );
   const heads = ["device", "kind", "status", "since", "last", "health", "dead"];
   const rows = devices.map((d) => row(d, day));
@@ -23,13 +25,14 @@ export function render(state) {
 }
 
 function row(d, day) {
-  const status = d.online ? "online" : "offline";
+  // null: the hub has heard no availability from it yet (a device without a state topic).
+  const status = d.online === true ? "online" : d.online === false ? "offline" : "unknown";
   return [
     { node: h("span", {}, h("b", {}, d.name || d.id), d.name ? h("small", {}, ` ${d.id}`) : "") },
     tOr("kind", d.kind),
     {
       node: h("span", { class: `badge ${status}` }, t(`devices.${status}`)),
-      dataset: { device: d.id, field: "online", online: String(Boolean(d.online)) },
+      dataset: { device: d.id, field: "online", online: String(d.online ?? "unknown") },
     },
     { text: clock(d.since, day), class: "time" },
     {

@@ -3,7 +3,7 @@
 
 import { fill, h, table } from "../dom.js";
 import { clock, duration } from "../format.js";
-import { t } from "../i18n.js";
+import { lang, t, tOr } from "../i18n.js";
 
 export const SECTIONS = ["queue", "counters", "hall"];
 
@@ -17,7 +17,7 @@ export function render(state) {
 
 function servicesTable(services) {
   const rows = services.map((s) => [
-    { text: `${s.service} ${s.name ?? ""}`.trim(), class: "name" },
+    { text: serviceName(s), class: "name" },
     { text: s.waiting, class: "num big", dataset: { service: s.service, field: "waiting" } },
     { text: duration(s.longest_wait_s), class: "num" },
     { text: s.open_counters, class: "num" },
@@ -63,4 +63,12 @@ function recentTable(calls, day) {
     rows,
     t("queue.none"),
   );
+}
+
+// The hub sends the service's zh-CN name; in English the tables' name of a known service code
+// is shown, and the zh-CN name for a code they do not know.
+function serviceName(s) {
+  if (lang() === "zh-CN") return s.name || s.service;
+  const known = tOr("service", s.service);
+  return known !== s.service ? known : s.name || s.service;
 }
