@@ -3,7 +3,7 @@
 
 import { fill, h, table } from "../dom.js";
 import { bytes, clock, num, pct } from "../format.js";
-import { t } from "../i18n.js";
+import { t, tOr } from "../i18n.js";
 
 export const SECTIONS = ["ops", "hall"];
 
@@ -54,7 +54,7 @@ function alerts(list, day, ctx) {
   const heads = [t("ops.alert_time"), t("ops.alert_kind"), t("ops.alert_text"), t("ops.alert_state")];
   const rows = list.map((a) => [
     { text: clock(a.time, day), class: "time" },
-    a.kind,
+    { node: h("span", {}, a.severity ? h("span", { class: `sev sev-${a.severity}` }, tOr("severity", a.severity)) : "", " ", a.kind) },
     a.text,
     { node: alertState(a, ctx), dataset: { alert: a.id, acked: String(Boolean(a.acked)) } },
   ]);
