@@ -155,6 +155,8 @@ def test_the_page_fits_a_phone(browser: Browser, hall: ConsoleHall) -> None:
             open_console(page, hall, tab)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{tab}: the page is {width} px wide on a phone"
+        # The race chart is drawn (uPlot's canvas) once its tab is shown.
+        assert page.locator("#ratings-race canvas").count() == 1
     finally:
         context.close()
 
