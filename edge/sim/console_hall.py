@@ -1,7 +1,7 @@
 """A small hall for the console's browser tests and its delay benchmark: its own hall and
 cloud Mosquitto, a hub process with `[http]` on a free loopback port and one console user,
-and generic MQTT devices to publish from (a ticket kiosk, two counter callers, a spare
-device to take offline)."""
+and generic MQTT devices to publish from (a ticket kiosk, two counter callers, counter 1's
+rating pad, an invoice printer, a spare device to take offline)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ DEVICES: list[Table] = [
     {"id": "caller-2", "profile": "generic-mqtt", "name": "2号呼叫器"},
     {"id": "spare-1", "profile": "generic-mqtt", "name": "备用终端"},
     {"id": "printer-1", "profile": "generic-mqtt", "name": "发票打印机"},
+    {"id": "pad-1", "profile": "generic-mqtt", "name": "1号评价器"},
 ]
 SERVICES: list[Table] = [
     {"code": "payment", "letter": "A", "name_zh": "缴费", "name_en": "Payment", "norm_min": 5},
@@ -53,7 +54,12 @@ def console_tables(http_port: int, users_file: str) -> Tables:
         "queue.opening_hours": {"open": "00:01", "close": "23:59"},
         "queue.services": SERVICES,
         "queue.counters": [
-            {"number": 1, "services": ["payment", "consultation"], "caller": "caller-1"},
+            {
+                "number": 1,
+                "services": ["payment", "consultation"],
+                "caller": "caller-1",
+                "rating_pad": "pad-1",
+            },
             {"number": 2, "services": ["consultation", "payment"], "caller": "caller-2"},
         ],
     }
@@ -144,6 +150,17 @@ class ConsoleHall:
             "counter.action",
             {"counter": counter, "action": action, "press_id": f"p-{time.time_ns()}"},
         )
+
+    def rate(self, counter: int, level: int) -> None:
+        """The customer presses `level` (1-5) on the counter's rating pad."""
+        self.publish(f"pad-{counter}", "rating.submitted", {"level": level, "counter": counter})
+
+    def restart_hub(self) -> None:
+        """The hub stopped and started again on the same config, journal and port."""
+        assert self.hub is not None, "start() the hall first"
+        self.hub.stop()
+        self.hub.start()
+        self.wait_http()
 
     def paper(self, level: str) -> None:
         """The invoice printer reports its paper (ok, near_end, end): the default rules raise

@@ -174,3 +174,74 @@ def test_the_monthly_report_prints_on_a4(page: Page, hall: ConsoleHall) -> None:
     assert sizes, "no page in the PDF"
     for w, h in sizes:  # A4 is 595 × 842 points
         assert abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2, (w, h)
+
+
+def test_a_rating_shows_in_todays_satisfaction(page: Page, hall: ConsoleHall) -> None:
+    hall.press(1, "open")
+    hall.request_ticket("payment")
+    open_console(page, hall, "ratings")
+    before = hall.get_json("/api/state")["ratings"]["today"]["count"]
+
+    def served() -> int:
+        counters = hall.get_json("/api/state")["counters"]
+        return int(next(c["served_today"] for c in counters if c["counter"] == 1))
+
+    done = served()
+    hall.press(1, "call_next")
+    hall.press(1, "finish")  # the completed ticket makes the hub ask pad-1 for a rating
+    wait_until(lambda: served() == done + 1, 10, "counter 1 to complete a ticket")
+    selector = f'#ratings-today [data-field="count"]:text-is("{before + 1}")'
+    took = shown_within(page, selector, lambda: hall.rate(1, 5))
+    assert took < LIVE_S, f"the rating took {took:.2f} s to show"
+    today = hall.get_json("/api/state")["ratings"]["today"]
+    assert page.inner_text('#ratings-today [data-field="rate"]') == (
+        f"{today['satisfaction_rate'] * 100:.1f}%"
+    )
+
+
+def test_a_ticket_is_announced_again_only_after_login(page: Page, hall: ConsoleHall) -> None:
+    hall.press(2, "open")
+    hall.request_ticket("consultation")
+    hall.press(2, "call_next")
+
+    def current() -> str | None:
+        counters = hall.get_json("/api/state")["counters"]
+        ticket: str | None = next(c["current"] for c in counters if c["counter"] == 2)
+        return ticket
+
+    wait_until(lambda: current() is not None, 10, "counter 2 to call a ticket")
+    ticket = current()
+
+    def calls() -> int:
+        recent = hall.get_json("/api/state")["queue"]["recent_calls"]
+        return sum(1 for c in recent if c["ticket_no"] == ticket and c["counter"] == 2)
+
+    before = calls()
+    open_console(page, hall, "counters")
+    assert page.locator("button[data-action=recall]").count() == 0, "a recall button before login"
+    _login(page, USER, PASSWORD)
+    page.click('button[data-action=recall][data-counter="2"]', timeout=5_000)
+    page.wait_for_selector("#toast.show:has-text('已执行')", timeout=5_000)
+    wait_until(lambda: calls() == before + 1, 5, f"the hub to call {ticket} again")
+    page.reload()  # the session outlives a reload: the buttons come back
+    page.wait_for_selector("body.authed", timeout=5_000)
+    assert page.locator('button[data-action=recall][data-counter="2"]').count() == 1
+
+
+def test_the_page_reconnects_when_the_hub_restarts(page: Page, hall: ConsoleHall) -> None:
+    open_console(page, hall, "queue")
+    page.evaluate(
+        """() => { window.__live = []; const el = document.getElementById("live");
+             new MutationObserver(() => window.__live.push(el.dataset.live))
+               .observe(el, {attributes: true, attributeFilter: ["data-live"]}); }"""
+    )
+    hall.restart_hub()
+    page.wait_for_selector("#live[data-live=true]", timeout=15_000)
+    seen = page.evaluate("window.__live")
+    assert "false" in seen and seen[-1] == "true", f"the page's link went {seen}"
+    assert page.inner_text("#live") == "实时"
+    # The stream after the restart is live: a new ticket shows.
+    before = _service(hall, "payment")["waiting"]
+    selector = f'[data-service="payment"][data-field="waiting"]:text-is("{before + 1}")'
+    took = shown_within(page, selector, lambda: hall.request_ticket("payment"))
+    assert took < LIVE_S, f"after the restart the new ticket took {took:.2f} s to show"
