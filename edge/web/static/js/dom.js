@@ -32,6 +32,16 @@ export function fill(id, ...children) {
   append(el, children);
 }
 
+/** Like `fill`, but builds and replaces the children only when `key` (e.g. the JSON of what
+ * they show, the language and the login) differs from the last time: a button under the
+ * pointer is not swapped for a new one by an update that changed nothing it shows. */
+export function fillChanged(id, key, build) {
+  const el = document.getElementById(id);
+  if (!el || el.dataset.key === key) return;
+  el.dataset.key = key;
+  fill(el, build());
+}
+
 /** A table: `heads` are header texts, `rows` arrays of cells (a cell is text, a node, or
  * {text|node, class}). An empty body gets one row saying `empty`. */
 export function table(heads, rows, empty = "") {

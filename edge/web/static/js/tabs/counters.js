@@ -1,7 +1,7 @@
 // 窗口: each counter's state, staff on duty, current ticket, served today, average service
 // time and today's ratings; after login, pause / resume and call the ticket again.
 
-import { fill, h, table } from "../dom.js";
+import { fillChanged, h, table } from "../dom.js";
 import { duration, num, pct } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -11,8 +11,13 @@ export function render(state, ctx) {
   const counters = state.counters ?? [];
   const heads = ["counter", "state", "staff", "current", "served", "avg", "ratings"];
   if (ctx.authed) heads.push("actions");
-  const rows = counters.map((c) => row(c, ctx));
-  fill("counters-table", table(heads.map((k) => t(`counters.${k}`)), rows, t("queue.none")));
+  fillChanged("counters-table", JSON.stringify([counters, ctx.authed, ctx.lang]), () =>
+    table(
+      heads.map((k) => t(`counters.${k}`)),
+      counters.map((c) => row(c, ctx)),
+      t("queue.none"),
+    ),
+  );
 }
 
 function row(c, ctx) {

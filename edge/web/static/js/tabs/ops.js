@@ -1,7 +1,7 @@
 // 运行: the cloud link and its backlog, the hall broker, the journal against its disk
 // budget, and the alerts, with acknowledge after login.
 
-import { fill, h, table } from "../dom.js";
+import { fill, fillChanged, h, table } from "../dom.js";
 import { bytes, clock, num, pct } from "../format.js";
 import { t, tOr } from "../i18n.js";
 
@@ -52,13 +52,15 @@ function journal(j) {
 
 function alerts(list, day, ctx) {
   const heads = [t("ops.alert_time"), t("ops.alert_kind"), t("ops.alert_text"), t("ops.alert_state")];
-  const rows = list.map((a) => [
+  const rows = () => list.map((a) => [
     { text: clock(a.time, day), class: "time" },
     { node: h("span", {}, a.severity ? h("span", { class: `sev sev-${a.severity}` }, tOr("severity", a.severity)) : "", " ", a.kind) },
     a.text,
     { node: alertState(a, ctx), dataset: { alert: a.id, acked: String(Boolean(a.acked)) } },
   ]);
-  fill("ops-alerts", table(heads, rows, t("ops.no_alerts")));
+  fillChanged("ops-alerts", JSON.stringify([list, day, ctx.authed, ctx.lang]), () =>
+    table(heads, rows(), t("ops.no_alerts")),
+  );
 }
 
 function alertState(a, ctx) {
