@@ -60,7 +60,12 @@ _SCALARS = (
     ("gauge", "cloud_connected", "1 while the cloud link is up.", "cloud_connected"),
     ("gauge", "hall_broker_connected", "1 while the hall broker link is up.", "hall_connected"),
     ("counter", "rule_errors", "Events on which the rules failed.", "rule_errors"),
-    ("counter", "alerts_raised", "Alerts the hub raised.", "alerts_raised"),
+    (
+        "counter",
+        "alerts_raised",
+        "Alerts the hub itself raised (outbox, disk); the rules' are in rule_firings.",
+        "alerts_raised",
+    ),
     ("gauge", "http_live_clients", "Open live-update (SSE) connections.", "http_clients"),
     ("gauge", "uptime_seconds", "Seconds since the hub started.", "uptime_s"),
 )
