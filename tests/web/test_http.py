@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -328,3 +329,16 @@ def test_an_alert_is_acknowledged_and_a_counter_opened(
         lambda: site.json("GET", "/api/state")[1]["counters"][0]["state"] == "open", 5, "open"
     )
     assert site.json("POST", "/api/counters/7/pause", headers=auth)[0] == 404
+
+
+def test_docs_name_every_metric_served(hall: Any) -> None:
+    site, *_ = hall
+    served = {n.removesuffix("_total") for n in site.metrics() if n.startswith("hall_edge_")}
+    served = {n.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum") for n in served}
+    served = {n.removesuffix("_created") for n in served}
+    ops = (ROOT / "docs" / "operations.md").read_text("utf-8")
+    assert not [n for n in sorted(served) if n not in ops], "docs/operations.md names each metric"
+    dashboard = (ROOT / "docs" / "grafana-hall-edge.json").read_text("utf-8")
+    used = set(re.findall(r"hall_edge_[a-z_]+", dashboard))
+    known = served | {f"{n}_total" for n in served} | {f"{n}_bucket" for n in served}
+    assert used and used <= known, used - known
