@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -131,6 +137,9 @@ class Metrics:
     """The hub's registry: its collector, the commit histogram, the process collector."""
 
     def __init__(self, read: Callable[[], HubFigures]) -> None:
+        # No `_created` series: a scrape's every counter would carry a second one that only
+        # says when the hub started, which `uptime_seconds` says once.
+        disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_HubCollector(read))
         self.commit_seconds = Histogram(
