@@ -139,7 +139,7 @@ class Metrics:
     def __init__(self, read: Callable[[], HubFigures]) -> None:
         # No `_created` series: a scrape's every counter would carry a second one that only
         # says when the hub started, which `uptime_seconds` says once.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_HubCollector(read))
         self.commit_seconds = Histogram(
