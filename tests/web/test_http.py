@@ -90,7 +90,8 @@ def hall(tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto) -> Ite
         cwd=ROOT,
     )
     assert add.returncode == 0, add.stderr
-    assert (tmp_path / "users").stat().st_mode & 0o077 == 0, "the users file is the owner's only"
+    mode = (tmp_path / "users").stat().st_mode & 0o777
+    assert mode == 0o640, f"the owner writes, the hub's group reads, others nothing: {mode:o}"
     hub = HubProcess(cfg)
     hub.start()
     site = Site(port)
