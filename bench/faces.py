@@ -268,24 +268,32 @@ def bench_recall(frames: dict[str, bytes]) -> dict[str, Any]:
 
 
 def bench_separation() -> dict[str, Any] | None:
-    """Distances through the new path: same person and different people (shared photos)."""
+    """Same-person and different-people distance ranges through each path (shared photos)."""
     if not PHOTOS.is_dir():
         return None
-    enc = {}
-    for path in sorted(PHOTOS.glob("*.jpg")):
-        faces = find_faces(to_frame(Image.open(path)), NEW)
-        if len(faces) == 1:
-            enc[path.stem] = faces[0].encoding
-    same: list[float] = []
-    cross: list[float] = []
-    for (a, ea), (b, eb) in itertools.combinations(enc.items(), 2):
-        # the photos are named for the person: obama*.jpg, biden*.jpg
-        (same if a[:5] == b[:5] else cross).append(float(np.linalg.norm(ea - eb)))
-    return {
-        "photos": sorted(enc),
-        "same_person": [round(min(same), 3), round(max(same), 3)] if same else None,
-        "different_people": [round(min(cross), 3), round(max(cross), 3)] if cross else None,
+    frames = {p.stem: to_frame(Image.open(p)) for p in sorted(PHOTOS.glob("*.jpg"))}
+    out: dict[str, Any] = {}
+    paths: dict[str, Callable[[bytes], list[FoundFace]]] = {
+        "old": old_find_faces,
+        "new": partial(find_faces, settings=NEW),
     }
+    for path_name, find in paths.items():
+        enc = {}
+        for name, jpeg in frames.items():
+            faces = find(jpeg)
+            if len(faces) == 1:
+                enc[name] = faces[0].encoding
+        same: list[float] = []
+        cross: list[float] = []
+        for (a, ea), (b, eb) in itertools.combinations(enc.items(), 2):
+            # the photos are named for the person: obama*.jpg, biden*.jpg
+            (same if a[:5] == b[:5] else cross).append(float(np.linalg.norm(ea - eb)))
+        out[path_name] = {
+            "photos": len(enc),
+            "same_person": [round(min(same), 3), round(max(same), 3)] if same else None,
+            "different_people": [round(min(cross), 3), round(max(cross), 3)] if cross else None,
+        }
+    return out
 
 
 # -- one camera ------------------------------------------------------------------------------
