@@ -249,10 +249,7 @@ def bench_recall(frames: dict[str, bytes]) -> dict[str, Any]:
         for face in new:
             if old:
                 drift.append(min(float(np.linalg.norm(face.encoding - o.encoding)) for o in old))
-    sweep = {
-        w: (len(old_find_faces(pasted(w))), len(find_faces(pasted(w), NEW)))
-        for w in (40, 50, 60, 70, 80, 90, 100, 110, 120, 150, 200)
-    }
+    sweep = {w: (len(old_find_faces(pasted(w))), len(find_faces(pasted(w), NEW))) for w in SWEEP}
     smallest_old = min((w for w, (o, _) in sweep.items() if o), default=None)
     smallest_new = min((w for w, (_, n) in sweep.items() if n), default=None)
     return {
@@ -265,6 +262,37 @@ def bench_recall(frames: dict[str, bytes]) -> dict[str, Any]:
         "smallest_face_old_px": smallest_old,
         "smallest_face_new_px": smallest_new,
     }
+
+
+SWEEP = (40, 50, 60, 70, 80, 90, 100, 110, 120, 150, 200)
+WIDTHS = (320, 400, 480, 0)
+
+
+def bench_widths(
+    faces: dict[str, bytes], empty: dict[str, bytes], rounds: int
+) -> list[dict[str, Any]]:
+    """Per `detect_width`: CPU of the no-face frames, smallest face found, faces found."""
+    cpu: dict[int, list[float]] = {w: [] for w in WIDTHS}
+    for jpeg in empty.values():
+        cases: dict[str, Callable[[], object]] = {
+            str(w): partial(find_faces, jpeg, DetectSettings(640, 0, w)) for w in WIDTHS
+        }
+        for name, (_, cpus) in interleaved(cases, rounds).items():
+            cpu[int(name)].append(statistics.median(cpus))
+    sweep = {size: pasted(size) for size in SWEEP}
+    rows = []
+    for w in WIDTHS:
+        settings = DetectSettings(640, 0, w)
+        found = [size for size, jpeg in sweep.items() if find_faces(jpeg, settings)]
+        rows.append(
+            {
+                "detect_width": w,
+                "no_face_cpu_ms": ms(cpu[w]),
+                "smallest_face_px": min(found, default=None),
+                "faces_found_in_photos": sum(len(find_faces(j, settings)) for j in faces.values()),
+            }
+        )
+    return rows
 
 
 def bench_separation() -> dict[str, Any] | None:
@@ -366,6 +394,8 @@ def main() -> None:
     matching = bench_matching(rounds)
     table("Matching one face against 10,000 enrolled encodings (median ms)", [matching])
     recall = bench_recall(faces)
+    widths = bench_widths(faces, empty, rounds)
+    table("detect_width: no-face frame CPU (median ms), smallest face found (px)", widths)
     print(f"\nRecall: {json.dumps(recall)}")
     separation = bench_separation()
     print(f"Distances through the new path: {json.dumps(separation)}")
@@ -380,6 +410,7 @@ def main() -> None:
             "frames_without_face": without,
             "matching": matching,
             "recall": recall,
+            "detect_widths": widths,
             "separation": separation,
             "camera": camera,
         }
