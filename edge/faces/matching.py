@@ -67,7 +67,8 @@ class Gallery:
         rows = self._matrix.astype(np.float64)
         out = np.empty((queries.shape[0], rows.shape[0]), dtype=np.float64)
         for k, query in enumerate(queries):
-            out[k] = np.sqrt(np.einsum("ij,ij->i", rows - query, rows - query))
+            diff = rows - query
+            out[k] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         return out
 
     def _closest(self, query: FloatArray) -> int:
