@@ -57,9 +57,10 @@ class FacesSection(Section, frozen=True):
     tolerance: float = 0.6
     # Frames wider than this many pixels are shrunk before encoding (0: never shrink).
     downscale: int = 640
-    # The detector searches a grey copy this wide (0: the downscaled frame itself). HOG finds
-    # faces down to about 40 pixels wide in what it searches: at 320, faces of about 80
-    # pixels in a 640-wide frame, at a quarter of the cost of searching at 640.
+    # The detector searches a grey copy this wide (0: the downscaled frame itself). Measured
+    # on a 640-wide frame (docs/faces.md, "Detection width"): at 320 faces from about 110
+    # pixels wide are found (a counter camera facing the seated customer) at a quarter of
+    # the cost of searching at 640, which finds them from 50 (a door or waiting-area camera).
     detect_width: int = 320
     # HOG detector upsampling: 0 is fast, 1 finds faces half the size at about 4x the cost.
     upsample: int = 0
