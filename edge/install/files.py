@@ -103,6 +103,13 @@ url = "mqtts://cloud.example.com:8883"
 # The journal: under /var/lib/hall-edge, the only folder the hub's unit may write.
 path = "{journal}"
 
+[http]
+# Metrics (/metrics), health (/healthz, /readyz) and the hall console in the browser, on
+# loopback; put the hub's LAN address here (e.g. "192.168.10.5:9580") for the hall's PCs.
+listen = "127.0.0.1:9580"
+# The console's logins: hall-edge users add NAME -c {layout.config}
+users_file = "console-users"
+
 [faces]
 enabled = false
 vault_path = "{vault}"

@@ -119,6 +119,7 @@ class HallView:
         self.devices: dict[str, _Device] = {}
         self.alerts: dict[str, Alert] = {}
         self.dirty: set[str] = set(SECTIONS)
+        self.ratings_seen = 0  # ratings handled so far: the month's race is read again after one
         self._handlers: dict[str, Callable[[JournaledEvent], None]] = {
             c.TICKET_CALLED: self._called,
             c.TICKET_COMPLETED: self._completed,
@@ -195,6 +196,7 @@ class HallView:
         counter, level = ev.data.get("counter"), ev.data.get("level")
         if isinstance(counter, int) and isinstance(level, int):
             self.rated.setdefault(counter, _Tally()).add(level, level >= SATISFIED_LEVEL)
+            self.ratings_seen += 1
             self.dirty.add("ratings")
 
     def _alert(self, ev: JournaledEvent) -> None:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -60,7 +66,12 @@ _SCALARS = (
     ("gauge", "cloud_connected", "1 while the cloud link is up.", "cloud_connected"),
     ("gauge", "hall_broker_connected", "1 while the hall broker link is up.", "hall_connected"),
     ("counter", "rule_errors", "Events on which the rules failed.", "rule_errors"),
-    ("counter", "alerts_raised", "Alerts the hub raised.", "alerts_raised"),
+    (
+        "counter",
+        "alerts_raised",
+        "Alerts the hub itself raised (outbox, disk); the rules' are in rule_firings.",
+        "alerts_raised",
+    ),
     ("gauge", "http_live_clients", "Open live-update (SSE) connections.", "http_clients"),
     ("gauge", "uptime_seconds", "Seconds since the hub started.", "uptime_s"),
 )
@@ -126,6 +137,9 @@ class Metrics:
     """The hub's registry: its collector, the commit histogram, the process collector."""
 
     def __init__(self, read: Callable[[], HubFigures]) -> None:
+        # No `_created` series: a scrape's every counter would carry a second one that only
+        # says when the hub started, which `uptime_seconds` says once.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_HubCollector(read))
         self.commit_seconds = Histogram(

@@ -2,7 +2,8 @@
 
 argon2 (argon2-cffi) because a leaked file must not give the passwords away cheaply; one
 line per user so that an installer can read and edit it with any tool. The file is written
-mode 0600 (it is a secret's hash) by `hall-edge users add NAME`.
+mode 0640 with its folder's group (the hub runs as the `hall-edge` user of that group and
+only reads it; nobody else may: it holds password hashes) by `hall-edge users add NAME`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ def add_user(path: Path, name: str, password: str) -> bool:
     users[name] = _hasher().hash(password)
     body = "".join(f"{n}:{h}\n" for n, h in sorted(users.items()))
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    os.fchmod(fd, 0o640)  # whatever the umask
+    group = path.parent.stat().st_gid
+    if os.geteuid() == 0 and group != os.getegid():
+        os.fchown(fd, -1, group)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("# hall console users: NAME:argon2 hash, written by `hall-edge users add`\n")
         f.write(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -89,7 +90,8 @@ def hall(tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto) -> Ite
         cwd=ROOT,
     )
     assert add.returncode == 0, add.stderr
-    assert (tmp_path / "users").stat().st_mode & 0o077 == 0, "the users file is the owner's only"
+    mode = (tmp_path / "users").stat().st_mode & 0o777
+    assert mode == 0o640, f"the owner writes, the hub's group reads, others nothing: {mode:o}"
     hub = HubProcess(cfg)
     hub.start()
     site = Site(port)
@@ -328,3 +330,66 @@ def test_an_alert_is_acknowledged_and_a_counter_opened(
         lambda: site.json("GET", "/api/state")[1]["counters"][0]["state"] == "open", 5, "open"
     )
     assert site.json("POST", "/api/counters/7/pause", headers=auth)[0] == 404
+
+
+def test_docs_name_every_metric_served(hall: Any) -> None:
+    site, *_ = hall
+    body = site.request("GET", "/metrics")[2].decode()
+    # Family names: a labelled family without samples yet (no dead letter) is still served.
+    served = {f.name for f in text_string_to_metric_families(body) if f.name.startswith("hall_")}
+    assert len(served) >= 19
+    ops = (ROOT / "docs" / "operations.md").read_text("utf-8")
+    assert not [n for n in sorted(served) if n not in ops], "docs/operations.md names each metric"
+    dashboard = (ROOT / "docs" / "grafana-hall-edge.json").read_text("utf-8")
+    used = set(re.findall(r"hall_edge_[a-z_]+", dashboard))
+    known = served | {f"{n}_total" for n in served} | {f"{n}_bucket" for n in served}
+    assert used and used <= known, used - known
+
+
+def test_a_hundred_stalled_pages_do_not_stop_the_pipeline(
+    tmp_path: Path, hall_broker: Mosquitto, cloud_broker: Mosquitto
+) -> None:
+    port = free_port()
+    cfg = write_config(
+        tmp_path / "hall.toml",
+        hall_broker.url,
+        cloud_broker.url,
+        tables={"http": {"listen": f"127.0.0.1:{port}", "max_clients": 100}},
+    )
+    hub = HubProcess(cfg)
+    hub.start()
+    site = Site(port)
+    socks: list[socket.socket] = []
+    try:
+        wait_until(lambda: _ok(site, "/readyz"), 10, "ready")
+        for _ in range(100):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never read
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        wait_until(
+            lambda: site.metrics()["hall_edge_http_live_clients"][0].value == 100, 10, "100 pages"
+        )
+        status, headers, _ = site.request("GET", "/api/events")
+        assert status == 503 and headers["retry-after"] == "5", "the 101st page waits"
+        journaled0 = site.metrics()["hall_edge_events_journaled_total"][0].value
+        dev = DevicePublisher(hall_broker.url)
+        try:
+            for i in range(3000):
+                dev.publish(EV, {"id": f"s{i}", "level": 4})
+        finally:
+            dev.close()
+        wait_until(
+            lambda: (
+                site.metrics()["hall_edge_events_delivered_total"][0].value >= journaled0 + 3000
+            ),
+            60,
+            "3,000 events through the hub to the cloud beside 100 stalled pages",
+        )
+        assert site.json("GET", "/healthz")[0] == 200
+    finally:
+        for s in socks:
+            s.close()
+        hub.stop()
+    wait_until(lambda: "hub stopped" in (tmp_path / "hub.log").read_text(), 10, "a clean stop")

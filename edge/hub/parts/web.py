@@ -33,7 +33,10 @@ from edge.web.sessions import Sessions
 log = logging.getLogger(__name__)
 
 REFRESH_S = 0.2  # the console's sections are rebuilt at most this often (≤ 1 s to a page)
-RACE_S = 120.0  # the month's race reads the journal: every two minutes is enough
+# The month's race reads the journal (a month of a busy hall: 1-2 s on the KPI thread):
+# again after new ratings, but not more often than RACE_MIN_S, and at least every RACE_S.
+RACE_MIN_S = 20.0
+RACE_S = 300.0
 CONSOLE_DEVICE = "console"
 
 
@@ -175,10 +178,12 @@ class _Console:
         return await loop.run_in_executor(kpi.executor, lambda: kpi.kpi.report(month=month))
 
     async def refresh(self) -> None:
-        last_race = -RACE_S
+        last_race, ratings_seen = -RACE_S, -1
         while True:
-            if time.monotonic() - last_race >= RACE_S:
-                last_race = time.monotonic()
+            since = time.monotonic() - last_race
+            ratings = self.view.ratings_seen
+            if since >= RACE_S or (ratings != ratings_seen and since >= RACE_MIN_S):
+                last_race, ratings_seen = time.monotonic(), ratings
                 await self._race()
             self.view.refresh()
             await asyncio.sleep(REFRESH_S)
