@@ -264,7 +264,12 @@ def main() -> None:
             f"ratio {observer} / journal: p50 {f['p50_ms'] / base['p50_ms']:.1f}, "
             f"p99 {f['p99_ms'] / base['p99_ms']:.1f}"
         )
+    sse = figures["all.sse"]
     dom = figures["all.dom"]
+    print(
+        f"ratio dom / sse (the page's own share): p50 {dom['p50_ms'] / sse['p50_ms']:.2f}, "
+        f"p99 {dom['p99_ms'] / sse['p99_ms']:.2f}"
+    )
     print(f"console delay (publish → DOM): p50 {dom['p50_ms']} ms, p99 {dom['p99_ms']} ms")
     print(f"load average: {' '.join(loadavg())}")
     save(
