@@ -38,6 +38,13 @@ def page(browser: Browser, hall: ConsoleHall) -> Iterator[Page]:
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The hall LAN has no internet: every file the page loads comes from the hub.
+    elsewhere: list[str] = []
+    p.on(
+        "request",
+        lambda r: None if r.url.startswith((hall.url + "/", "data:")) else elsewhere.append(r.url),
+    )
     yield p
     context.close()
     assert not errors, f"the page threw: {errors}"
+    assert not elsewhere, f"the page asked for files elsewhere than the hub: {elsewhere}"

@@ -36,6 +36,7 @@ def test_the_page_loads_with_its_zh_cn_text_rendered(page: Page, hall: ConsoleHa
     assert page.text_content("[data-tab=ratings]") == "评价与标兵窗口"
     assert page.text_content("#hall-name") == HALL_NAME
     assert "各业务排队" in page.inner_text("#tab-queue")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1920, "wider than the wall"
     count, share = colours(page.screenshot(full_page=True))
     # A blank or a failed page is one or two colours; the console has text, badges and tiles.
     assert count > 200, f"{count} colours: the page looks blank"

@@ -307,7 +307,7 @@ const TABLES = {
     "unit.msg_s": "{n} msg/s",
     "unit.msgs": "{n} messages",
     "unit.people": "{n}",
-    "health.online": "On line",
+    "health.online": "Online",
     "health.paper": "Paper",
     "health.battery": "Battery",
     "health.charging": "Charging",
