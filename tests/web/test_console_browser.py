@@ -170,6 +170,13 @@ def test_the_monthly_report_prints_on_a4(page: Page, hall: ConsoleHall) -> None:
     assert page.locator("#r-chart-volume canvas").count() == 1
     issued = page.inner_text("#r-summary [data-field=issued]")
     assert issued == str(hall.get_json(f"/api/report?month={month}")["hall"]["issued"])
+    fits = """() => { const edge = document.getElementById("report").getBoundingClientRect().right;
+                return [...document.querySelectorAll("#report table")]
+                  .filter((t) => t.getBoundingClientRect().right > edge + 1).length; }"""
+    assert page.evaluate(fits) == 0, "a table is wider than the A4 sheet"
+    page.click("#lang-switch")  # English headers are longer
+    assert page.inner_text("#r-summary") and "Hall KPIs" in page.inner_text("#r-body")
+    assert page.evaluate(fits) == 0, "an English table is wider than the A4 sheet"
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     sizes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert sizes, "no page in the PDF"
