@@ -79,12 +79,7 @@ def demo(
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the hall day.")] = 1,
     console_at: Annotated[
-        str,
-        typer.Option(
-            "--console",
-            help='host:port of the hall console in the browser ("" for none); a taken '
-            "port gives a free one.",
-        ),
+        str, typer.Option("--console", help='The hall console\'s host:port ("": none).')
     ] = "127.0.0.1:9580",
 ) -> None:
     """Start two private brokers, the hub and every simulated device; show what reaches the

@@ -64,11 +64,8 @@ def wrapper(exe: Path | None = None) -> str:
 
 
 def example_config(layout: Layout, hall_id: str = "hall-01") -> str:
-    """A commented hall.toml that passes `hall-edge config check` as written.
-
-    The hub's password on the hall broker is random, made here once: `broker sync` makes the
-    hub's account from it.
-    """
+    """A commented hall.toml that passes `hall-edge config check` as written; the hub's
+    password on the hall broker is made here at random (`broker sync` makes its account)."""
     password = secrets.token_urlsafe(18)
     journal = layout.state / "hall.db"
     vault = layout.state / "faces.db"
@@ -104,11 +101,9 @@ url = "mqtts://cloud.example.com:8883"
 path = "{journal}"
 
 [http]
-# Metrics (/metrics), health (/healthz, /readyz) and the hall console in the browser, on
-# loopback; put the hub's LAN address here (e.g. "192.168.10.5:9580") for the hall's PCs.
+# /metrics, /healthz, /readyz and the hall console; the hub's LAN address for the hall's PCs.
 listen = "127.0.0.1:9580"
-# The console's logins: hall-edge users add NAME -c {layout.config}
-users_file = "console-users"
+users_file = "console-users"        # logins: hall-edge users add NAME -c {layout.config}
 
 [faces]
 enabled = false

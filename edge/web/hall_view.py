@@ -256,7 +256,7 @@ class HallView:
         return self._ops()
 
     def _queue(self, now: datetime) -> dict[str, Any]:
-        names = {s.code: s.name_zh for s in self.section.services}
+        names = {s.code: (s.name_zh, s.name_en or s.name_zh) for s in self.section.services}
         services = []
         if self.queue is not None:
             for s in self.queue.summary(now)["services"]:
@@ -264,7 +264,8 @@ class HallView:
                 services.append(
                     {
                         "service": code,
-                        "name": names.get(code, code),
+                        "name": names.get(code, (code, code))[0],
+                        "name_en": names.get(code, (code, code))[1],
                         "waiting": s["waiting"],
                         "longest_wait_s": s["longest_wait_s"],
                         "open_counters": s["open_counters"],

@@ -65,10 +65,11 @@ function recentTable(calls, day) {
   );
 }
 
-// The hub sends the service's zh-CN name; in English the tables' name of a known service code
-// is shown, and the zh-CN name for a code they do not know.
+// The hub sends the hall's own names ([queue.services] name_zh, name_en); in English a
+// service without a name_en (the hub sends the zh-CN one then) gets the tables' name of its code.
 function serviceName(s) {
   if (lang() === "zh-CN") return s.name || s.service;
+  if (s.name_en && s.name_en !== s.name) return s.name_en;
   const known = tOr("service", s.service);
   return known !== s.service ? known : s.name || s.service;
 }
