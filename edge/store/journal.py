@@ -135,6 +135,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
         self.ids = EventIds()
+        self.closed = False
 
     @property
     def spool_count(self) -> int:
@@ -145,6 +146,7 @@ class Journal:
         return self.outbox.bytes
 
     def close(self) -> None:
+        self.closed = True
         self.conn.close()
 
     # -- the hot path: stamp, (the rules decide), write ---------------------------------
