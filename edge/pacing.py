@@ -30,13 +30,16 @@ class TokenBucket:
         self.t = time.monotonic()
 
     def take(self) -> bool:
+        return self.take_up_to(1) == 1
+
+    def take_up_to(self, n: int) -> int:
+        """As many of `n` whole tokens as there are (0 to n), taken at once."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
         self.t = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+        got = max(0, min(n, int(self.tokens)))
+        self.tokens -= got
+        return got
 
     def wait_s(self) -> float:
         return max(0.001, (1 - self.tokens) / self.rate)
