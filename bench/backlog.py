@@ -120,7 +120,9 @@ def drain(folder: Path, args: argparse.Namespace, code: Path = ROOT) -> dict[str
     timeline: list[tuple[float, int, float]] = []  # (s since hub start, outbox, RSS MB)
     try:
         hub.start()
-        hub.wait_connected()
+        # Its start-up replays the day's journaled events into the rules' state: with a
+        # million of them that took over 60 s on the busy 2-core machine.
+        hub.wait_connected(timeout=600)
         live_max = int(args.live_rate * 7200)
         gen = spawn(
             generate, hall.url, live_max, args.live_rate, "live", go, out_g, 10, 50, stop_live
