@@ -353,6 +353,7 @@ class MqttLink:
         retain: bool = False,
         properties: Properties | None = None,
     ) -> int:
+        self.client.skip_bulk_mids()  # edge/mqttsend.py: no id shared with a bulk publish
         info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_QUEUE_SIZE):
             if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:

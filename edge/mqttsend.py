@@ -61,6 +61,21 @@ class BulkPublishClient(paho.Client):
                 return mid
         raise ValueError("every MQTT packet id is in flight")
 
+    def skip_bulk_mids(self) -> None:
+        """Before a paho publish: move paho's counter past ids of ours still in flight, so
+        its next id is free (paho checks only its own messages). Otherwise, after the
+        counter wrapped, our handler would take that message's PUBACK for one of ours, and
+        an event would leave the outbox before its own PUBACK."""
+        taken = self._bulk_in_flight
+        if not taken:
+            return
+        with self._mid_generate_mutex:
+            for _ in range(MID_SPACE):
+                nxt = self._last_mid % MID_SPACE + 1
+                if nxt not in taken:
+                    return
+                self._last_mid = nxt
+
     def publish_bulk(self, publishes: Sequence[Publish]) -> list[int]:
         """Queue `publishes` at QoS 1 as one write; their packet ids, in order.
 

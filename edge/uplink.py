@@ -33,7 +33,7 @@ from edge.config import CloudSection
 from edge.errors import LinkError
 from edge.model import type_to_path
 from edge.mqttio import MAX_TOPIC_BYTES, LinkOptions, MqttLink, Will
-from edge.mqttsend import Publish
+from edge.mqttsend import MID_SPACE, Publish
 from edge.pacing import Backoff, TokenBucket
 from edge.store import Journal, JournalReader, Written
 
@@ -280,7 +280,8 @@ class Uplink:
         self._live_overflow = False
         self.stats.connected = True
         backlog_end = self.journal.last_seq
-        window = max(1, min(self.cfg.window, link.server_receive_maximum))
+        # Packet ids are 16-bit: leave some for the states and replies paho sends beside.
+        window = max(1, min(self.cfg.window, link.server_receive_maximum, MID_SPACE - 1024))
         reserve = window // self.LIVE_SHARE
         self._announce(link)
         loop = asyncio.get_running_loop()

@@ -124,3 +124,27 @@ def test_token_bucket_gives_what_it_has_at_once() -> None:
     assert bucket.take_up_to(100) == 6
     assert bucket.take_up_to(1) == 0
     assert not bucket.take()
+
+
+def test_a_paho_publish_never_takes_the_id_of_a_bulk_one_in_flight(
+    cloud_broker: Mosquitto,
+) -> None:
+    """After paho's 16-bit counter wraps, its next id may be one of ours still waiting for
+    its PUBACK: that PUBACK would then be taken for ours, and an event would leave the
+    outbox before the broker had it."""
+
+    async def scenario() -> tuple[list[int], int, int]:
+        opts = LinkOptions(url=cloud_broker.url, client_id="bulk-wrap", mqtt5=True)
+        link = MqttLink(opts, on_publish=lambda _m, _rc: None)
+        await link.connect()
+        link.client._last_mid = 65533  # just before the wrap
+        bulk = link.publish_bulk([(b"bulk/w", b"", b"{}")] * 4)  # 65534, 65535, 1, 2
+        link.client._last_mid = 65533  # as if paho's counter had come round again
+        mine = link.publish("bulk/paho", b"{}", 1)
+        again = link.publish("bulk/paho", b"{}", 1)
+        await link.close()
+        return bulk, mine, again
+
+    bulk, mine, again = asyncio.run(scenario())
+    assert bulk == [65534, 65535, 1, 2]
+    assert (mine, again) == (3, 4)
