@@ -41,6 +41,7 @@ from common import (
     HALL_ID,
     ROOT,
     HubRun,
+    cpu_s,
     loadavg,
     machine,
     outbox_count,
@@ -139,6 +140,7 @@ def drain(folder: Path, args: argparse.Namespace, code: Path = ROOT) -> dict[str
         )
         go.set()
         t0 = time.monotonic()
+        cpu0 = cpu_s(hub.pid)
         while True:
             n = outbox_count(db)
             timeline.append(
@@ -150,6 +152,7 @@ def drain(folder: Path, args: argparse.Namespace, code: Path = ROOT) -> dict[str
                 break
             time.sleep(1.0)
         drained_s = time.monotonic() - t0
+        hub_cpu = cpu_s(hub.pid) - cpu0
         stop_live.set()
         g = out_g.get(timeout=120)
         expect.value = args.events + g["sent"]
@@ -171,6 +174,8 @@ def drain(folder: Path, args: argparse.Namespace, code: Path = ROOT) -> dict[str
         "drain_rate_setting": args.drain_rate,
         "drained_s": round(drained_s, 1),
         "outbox_when_drained": timeline[-1][1],
+        # The hub's CPU over the drain (live events included), per backlog event.
+        "hub_cpu_us_per_event": round(1e6 * hub_cpu / max(1, first_n - timeline[-1][1])),
         "outbox_rate": round((first_n - timeline[-1][1]) / max(1e-9, timeline[-1][0] - t_first)),
         "consumer_resent": c["resent"],
         "consumer_rate": round(
@@ -264,6 +269,7 @@ def compare(args: argparse.Namespace, folder: Path, out: dict[str, Any]) -> None
             "copies",
             "seqs",
             "RSS MB",
+            "hub CPU µs/ev",
         ],
         rows,
     )
@@ -287,6 +293,7 @@ def _compare_row(label: str, d: dict[str, Any], lat: dict[str, Any]) -> list[obj
         d["copies"] - d["unique"],
         f"{d['seqs_seen']:,}",
         f"{d['rss_mb']['min']}–{d['rss_mb']['max']}",
+        d["hub_cpu_us_per_event"],
     ]
 
 
@@ -302,6 +309,7 @@ def _ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
         "live p50, own subscriber": lambda d: d["live_own_latency_ms"].get("p50", 0.0),
         "live p50": lambda d: d["live_latency_ms"].get("p50", 0.0),
         "RSS max": lambda d: d["rss_mb"]["max"],
+        "hub CPU per event": lambda d: d["hub_cpu_us_per_event"],
     }
     return {k: round(med("B", f) / max(1e-9, med("A", f)), 2) for k, f in picks.items()}
 

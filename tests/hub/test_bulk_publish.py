@@ -148,3 +148,12 @@ def test_a_paho_publish_never_takes_the_id_of_a_bulk_one_in_flight(
     bulk, mine, again = asyncio.run(scenario())
     assert bulk == [65534, 65535, 1, 2]
     assert (mine, again) == (3, 4)
+
+
+def test_token_bucket_runs() -> None:
+    bucket = TokenBucket(rate=1e-6, burst=40.0)
+    assert bucket.take_up_to(100, least=32) == 40
+    bucket.tokens = 31.5
+    assert bucket.take_up_to(100, least=32) == 0, "fewer than a run: none"
+    assert bucket.take_up_to(3, least=32) == 3, "a shorter rest needs only itself"
+    assert bucket.wait_s(32) > 1e6  # ~3.3e6 s at this rate: asks for the whole run
