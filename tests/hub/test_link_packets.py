@@ -113,14 +113,43 @@ def test_pubacks_read_without_paho(hall_broker: Mosquitto, mqtt5: bool) -> None:
             if len(acked) == len(mids):
                 break
             await asyncio.sleep(0.05)
-        left = len(pub.client._out_messages)
+        left = len(pub.client._out_messages) + len(pub._awaiting)
         await pub.close()
         await sub.close()
         return acked, mids, left
 
     acked, mids, left = asyncio.run(scenario())
     assert sorted(acked) == sorted((m, 0) for m in mids)
-    assert left == 0  # paho's books are kept: nothing waits for a PUBACK any more
+    assert left == 0  # the books are kept: nothing waits for a PUBACK any more
+
+
+def test_qos1_publish_built_by_the_link_keeps_retain_and_refuses_what_paho_refused(
+    hall_broker: Mosquitto,
+) -> None:
+    async def scenario() -> Got:
+        pub = MqttLink(_opts(hall_broker.url, "retainer", mqtt5=True))
+        await pub.connect()
+        pub.publish("r/state", b'{"state":"online"}', 1, True)
+        pub.publish("r/plain", b"not kept", 1, False)
+        for bad in ("", "r/+", "r/#"):
+            with pytest.raises(ValueError):
+                pub.publish(bad, b"x", 1)
+        await asyncio.sleep(0.3)
+        await pub.close()
+        got: Got = []
+        sub = MqttLink(
+            _opts(hall_broker.url, "late"),
+            on_raw=lambda *m: got.append(m),
+        )
+        await sub.connect()
+        sub.subscribe([("r/#", 1)], grant_within_s=5)
+        await _wait_for(got, 1)
+        await asyncio.sleep(0.3)
+        await sub.close()
+        return got
+
+    got = asyncio.run(scenario())
+    assert [(t, p, q) for t, p, q, _m in got] == [(b"r/state", b'{"state":"online"}', 1)]
 
 
 def test_qos0_copies_in_one_write(hall_broker: Mosquitto) -> None:
