@@ -24,6 +24,7 @@ from edge import envelope
 from edge.clock import Clock, utcnow
 from edge.errors import SpoolFullError, StoreError, described
 from edge.model import Event, EventIds, JournaledEvent, is_status_like
+from edge.store.checkpoint import Checkpointer
 from edge.store.connection import Committer, connect, transaction, transaction_committed_by
 from edge.store.outbox import Drops, Outbox
 from edge.store.schema import migrate
@@ -135,6 +136,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
         self.ids = EventIds()
+        self.checkpointer = Checkpointer(self.path)
 
     @property
     def spool_count(self) -> int:
@@ -144,7 +146,12 @@ class Journal:
     def spool_bytes(self) -> int:
         return self.outbox.bytes
 
+    def start_checkpoints(self) -> None:
+        """WAL checkpoints on a thread of their own from now on (edge/store/checkpoint.py)."""
+        self.checkpointer.start(self.conn)
+
     def close(self) -> None:
+        self.checkpointer.stop()
         self.conn.close()
 
     # -- the hot path: stamp, (the rules decide), write ---------------------------------
