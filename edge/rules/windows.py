@@ -111,8 +111,8 @@ class SlidingWindow:
 
     def dump(self) -> dict[str, Any]:
         """Plain data for the state blob: per key, the times and the values as base64 of
-        little-endian doubles (a second's save of a full window was a list of [t, v] pairs
-        per value, milliseconds of encoding and three times the bytes)."""
+        little-endian doubles (about as many bytes as [t, v] pairs in JSON, but encoded
+        without a list and two float reprs per value)."""
         return {
             key: {"t": _packed(items.times, items.head), "v": _packed(items.values, items.head)}
             for key, items in self._keys.items()
