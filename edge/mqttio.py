@@ -97,6 +97,9 @@ class LinkOptions:
 
 
 _PUBACK = struct.Struct(">BBH")
+_U16 = struct.Struct(">H")
+_HEAD2 = struct.Struct(">BB")
+_HEAD3 = struct.Struct(">BBB")
 
 
 def _fixed_header(buf: bytes, pos: int, end: int) -> int:
@@ -598,15 +601,19 @@ class MqttLink:
         if length > MAX_PACKET:
             raise ValueError("Payload too large.")
         mid = client._mid_generate()  # shared with paho's subscribes: no id used twice
-        out = bytearray()
-        _append_header(out, 0x32 | retain, length)
-        out += len(name).to_bytes(2, "big")
-        out += name
-        out += mid.to_bytes(2, "big")
-        out += props
-        out += payload
+        if length < 16384:  # a 1- or 2-byte remaining length: every event of a hall
+            head = (
+                _HEAD2.pack(0x32 | retain, length)
+                if length < 128
+                else _HEAD3.pack(0x32 | retain, length & 0x7F | 0x80, length >> 7)
+            )
+        else:
+            out = bytearray()
+            _append_header(out, 0x32 | retain, length)
+            head = bytes(out)
+        packet = b"".join((head, _U16.pack(len(name)), name, _U16.pack(mid), props, payload))
         self._awaiting.add(mid)
-        client._packet_queue(0x32, bytes(out), mid, 1)
+        client._packet_queue(0x32, packet, mid, 1)
         return mid
 
     def subscribe(self, topics: list[tuple[str, int]], grant_within_s: float | None = None) -> None:

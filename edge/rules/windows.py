@@ -63,14 +63,15 @@ class SlidingWindow:
         items = self._keys.get(key)
         if items is None:
             items = self._keys[key] = _Series()
-        if len(items) and t < items.times[-1]:
+        times = items.times
+        if len(times) > items.head and t < times[-1]:
             # An event older than the newest one (a late device clock): keep time order so
             # eviction from the oldest end stays correct.
-            t = items.times[-1]
-        items.times.append(t)
+            t = times[-1]
+        times.append(t)
         items.values.append(value)
         items.sum += value
-        if len(items) > self.max_items:
+        if len(times) - items.head > self.max_items:
             items.drop_oldest()
         self._evict(items, t)
 
@@ -87,16 +88,19 @@ class SlidingWindow:
     def query(self, key: str, now: float, aggregate: str) -> float | int | None:
         """The aggregate over (now - period, now]; count/sum are 0 and the others None if empty."""
         items = self._keys.get(key)
+        n = 0
         if items is not None:
             self._evict(items, now)
-        if not items:
+            n = len(items.times) - items.head
+        if not n:
             return 0 if aggregate in ("count", "sum") else None
+        assert items is not None
         if aggregate == "count":
-            return len(items)
+            return n
         if aggregate == "sum":
             return items.sum
         if aggregate == "avg":
-            return items.sum / len(items)
+            return items.sum / n
         if aggregate == "last":
             return items.values[-1]
         values = items.values[items.head :]

@@ -164,13 +164,14 @@ class Journal:
         batch = StampedBatch(received_ms=received)
         seen = self._known_sources(events)
         seq = self.last_seq
+        arrived = datetime.fromtimestamp(received / 1000, UTC)  # the time of an event without one
         for ev in events:
             key = None if ev.source_id is None else (ev.device_id, ev.source_id)
             if key is not None and key in seen:
                 batch.duplicates += 1
                 continue
             try:
-                when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
+                when = ev.time or arrived
                 time_ms = int(when.timestamp() * 1000)
                 eid = self.ids.new(received)
                 env = envelope.encode(
