@@ -67,6 +67,17 @@ class _Drain:
     cursor: int
     bucket: TokenBucket
     page: deque[OutboxRow] = field(default_factory=deque)
+    # Sent live, after `backlog_end` at the time: when an overflow moves `backlog_end` past
+    # them, the backlog skips them (they may still be in the outbox, in flight or waiting
+    # for the ack flush; read again they went out twice).
+    live_sent: int = 0
+    skip: list[tuple[int, int]] = field(default_factory=list)  # (after, up to and with)
+
+
+def _sent_live(drain: _Drain, seq: int) -> bool:
+    while drain.skip and drain.skip[0][1] < seq:
+        drain.skip.pop(0)  # ranges behind the cursor
+    return bool(drain.skip) and drain.skip[0][0] < seq <= drain.skip[0][1]
 
 
 # A command subscription not granted in this time: the connection is made again.
@@ -291,9 +302,12 @@ class Uplink:
             if seq <= drain.backlog_end:
                 continue
             free -= self._send(link, seq, etype, env)
+            drain.live_sent = seq
             sent = True
         if self._live_overflow and not self._live:
             # Fallen back to disk: the rest of this connection's events are backlog.
+            if drain.live_sent > drain.backlog_end:
+                drain.skip.append((drain.backlog_end, drain.live_sent))
             drain.backlog_end = self.journal.last_seq
             self._live_overflow = False
         return sent, free
@@ -315,6 +329,10 @@ class Uplink:
         sent_any = False
         while page and free > 0:
             row = page[0]
+            if _sent_live(drain, row.seq):
+                page.popleft()
+                drain.cursor = row.seq + 1
+                continue
             if row.seq <= drain.outage_end:
                 if not drain.bucket.take():
                     break
