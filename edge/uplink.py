@@ -87,7 +87,9 @@ SUBACK_S = 10.0
 class Uplink:
     """Owns the connection to the cloud broker; the hub supervises its `run`."""
 
-    LIVE_LIMIT = 20_000  # events kept in memory for the live stream before falling back to disk
+    # Events kept in memory for the live stream before falling back to disk: 20,000 held
+    # about 12 MB of envelopes in a burst (docs/performance.md, issue #18 round 2).
+    LIVE_LIMIT = 2_000
 
     def __init__(
         self,
