@@ -30,6 +30,7 @@ from edge import envelope
 from edge.cli import app
 from edge.config import hub as hub_sections
 from edge.config import load, parse
+from edge.config.http import HttpSection
 from edge.drivers import convention
 from edge.hub import systemd as hub_systemd
 from edge.hub.build import build_hub, check_config
@@ -151,6 +152,7 @@ def test_configuration_page_names_every_core_key() -> None:
         hub_sections.StoreSection,
         hub_sections.CommandsSection,
         hub_sections.DeviceSection,
+        HttpSection,
     ]
     keys = {f.name for s in structs for f in msgspec.structs.fields(s)} | {"profiles_dir"}
     assert not [k for k in sorted(keys) if f"`{k}`" not in doc]

@@ -28,6 +28,7 @@ PARTS = {
     "rules": "edge.cli.rules",
     "kpi": "edge.cli.kpi",
     "faces": "edge.cli.faces",
+    "users": "edge.cli.users",
     "doctor": "edge.cli.doctor",
     # "module:attribute" when a module holds more than one part's app.
     "install": "edge.cli.install",

@@ -78,6 +78,9 @@ def demo(
         ),
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the hall day.")] = 1,
+    console_at: Annotated[
+        str, typer.Option("--console", help='The hall console\'s host:port ("": none).')
+    ] = "127.0.0.1:9580",
 ) -> None:
     """Start two private brokers, the hub and every simulated device; show what reaches the
     cloud live; print a summary (events per type, hallseq gaps, duplicates, dead letters)."""
@@ -89,6 +92,7 @@ def demo(
         workdir=workdir,
         live=live and out.is_terminal,
         seed=seed,
+        console=console_at,
     )
     try:
         opts.check()

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import msgspec
 
 from edge.config.faces import FacesSection
+from edge.config.http import HttpSection
+from edge.config.http import check as check_http
 from edge.config.hub import (
     BrokerSection,
     CloudSection,
@@ -39,6 +41,7 @@ __all__ = [
     "FacesSection",
     "HallBrokerSection",
     "HallSection",
+    "HttpSection",
     "HubConfig",
     "KpiSection",
     "QueueSection",
@@ -60,6 +63,7 @@ class HubConfig(Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     kpi: KpiSection = msgspec.field(default_factory=KpiSection)
     rules: RulesSection = msgspec.field(default_factory=RulesSection)
     faces: FacesSection = msgspec.field(default_factory=FacesSection)
+    http: HttpSection = msgspec.field(default_factory=HttpSection)
     # A folder of the hall's own device models, beside the shipped firmware-configs/.
     profiles_dir: str = ""
     # Where the file was read from: relative paths in it are relative to this folder.
@@ -146,6 +150,7 @@ def _check(cfg: HubConfig, file: str) -> None:
     _check_brokers(cfg, file)
     _check_bounds(cfg, file)
     check_queue(cfg.queue, file, _check_devices(cfg, file))
+    check_http(cfg.http, file)
 
 
 def _check_hall(cfg: HubConfig, file: str) -> None:

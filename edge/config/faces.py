@@ -25,6 +25,11 @@ _BOUNDS: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
     ("tolerance", "above 0 and at most 1", lambda v: 0 < v <= 1),
     ("downscale", "0 (off) or a width of at least 160 pixels", lambda v: v == 0 or v >= 160),
     ("upsample", "0, 1 or 2", lambda v: 0 <= v <= 2),
+    (
+        "detect_width",
+        "0 (the downscaled frame) or a width of at least 160 pixels",
+        lambda v: v == 0 or v >= 160,
+    ),
     ("workers", "from 1 to 16", lambda v: 1 <= v <= 16),
     ("visit_gap_min", "minutes above 0", lambda v: v > 0),
     ("footfall_interval_s", "seconds from 1 to 86400", lambda v: 1 <= v <= 86_400),
@@ -50,8 +55,13 @@ class FacesSection(Section, frozen=True):
     key_path: str = "faces.key"
     # Largest face-encoding distance still taken as the same person (0.6 is dlib's usual).
     tolerance: float = 0.6
-    # Frames wider than this many pixels are shrunk before detection (0: never shrink).
+    # Frames wider than this many pixels are shrunk before encoding (0: never shrink).
     downscale: int = 640
+    # The detector searches a grey copy this wide (0: the downscaled frame itself). Measured
+    # on a 640-wide frame (docs/faces.md, "Detection width"): at 320 faces from about 110
+    # pixels wide are found (a counter camera facing the seated customer) at a quarter of
+    # the cost of searching at 640, which finds them from 50 (a door or waiting-area camera).
+    detect_width: int = 320
     # HOG detector upsampling: 0 is fast, 1 finds faces half the size at about 4x the cost.
     upsample: int = 0
     # Worker processes for detection and encoding (dlib holds the GIL while encoding).

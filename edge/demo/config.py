@@ -98,6 +98,7 @@ def demo_config_text(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
+    http: str = "",
 ) -> str:
     """The whole hall.toml of the demo hall."""
     tables: dict[str, Table | Sequence[Table]] = {
@@ -125,6 +126,8 @@ def demo_config_text(
         "rules.params": {"hall_voice": "display-1", "vip_counter": "1"},
         # No camera is simulated, and face recognition would load dlib at start-up.
         "faces": {"enabled": False},
+        # The hall console, with the one user the demo makes (edge/demo/runner.py).
+        "http": {"listen": http, "users_file": "users"},
         "devices": device_tables(devices),
     }
     head = (
@@ -159,12 +162,13 @@ def write_demo_config(
     devices: Sequence[Mapping[str, Any]],
     counters: int,
     hall_id: str = DEMO_HALL_ID,
+    http: str = "",
 ) -> tuple[Path, HubConfig]:
     """Write `workdir/hall.toml` and load it back as the hub will (ConfigError if wrong,
     with the queue's cross-checks against the devices)."""
     path = workdir / "hall.toml"
     path.write_text(
-        demo_config_text(hall_url, cloud_url, devices, counters, hall_id),
+        demo_config_text(hall_url, cloud_url, devices, counters, hall_id, http),
         encoding="utf-8",
     )
     return path, load(path)

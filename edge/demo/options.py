@@ -7,6 +7,7 @@ from datetime import datetime
 from datetime import time as clock_time
 from pathlib import Path
 
+from edge.config.http import listen_address
 from edge.errors import EdgeError
 from edge.sim.hall_day import HALL_TZ, SimClock
 
@@ -26,6 +27,7 @@ class DemoOptions:
     live: bool = True  # False: a progress line every `every_s` seconds
     every_s: float = 5.0
     seed: int = 1
+    console: str = "127.0.0.1:9580"  # the hall console's listen address; "" for none
 
     def check(self) -> None:
         """EdgeError for options the demo cannot run with."""
@@ -35,6 +37,10 @@ class DemoOptions:
             raise EdgeError(f"--speed: expected 1 to 10000 (got {self.speed:g})")
         if not 2 <= self.counters <= 12:
             raise EdgeError(f"--counters: expected 2 to 12 (got {self.counters})")
+        try:
+            listen_address(self.console)
+        except ValueError as exc:
+            raise EdgeError(f"--console: expected {exc} (got {self.console!r})") from None
         if self.every_s <= 0:
             raise EdgeError(f"progress interval: expected seconds above 0 (got {self.every_s:g})")
 

@@ -23,6 +23,7 @@ from edge.config import HubConfig
 from edge.demo.brokers import start_brokers
 from edge.demo.cloud_platform import CloudPlatform
 from edge.demo.config import prepare_workdir, write_demo_config
+from edge.demo.console_access import DEMO_USER, demo_user, free_listen
 from edge.demo.hub_waits import drained, hub_ready
 from edge.demo.options import CLOSES, OPENS, PAPER_INVOICES, DemoOptions, HallClock
 from edge.demo.summary import DemoResult
@@ -143,7 +144,11 @@ class DemoRun:
         self.say(f"[bold]opening serial links…[/] {opts.counters} counters")
         p.links = open_hall_links(opts.counters, workdir / "links")
         devices = p.links.devices()
-        path, self.cfg = write_demo_config(workdir, hall.url, cloud.url, devices, opts.counters)
+        listen = free_listen(opts.console)
+        path, self.cfg = write_demo_config(
+            workdir, hall.url, cloud.url, devices, opts.counters, http=listen
+        )
+        password = demo_user(workdir) if listen else ""
         self.say(f"  {len(devices)} devices; config written to {path}")
         self.tally = CloudTally(self.cfg.hall.id)
         p.watcher = CloudWatcher(cloud.url, self.tally)
@@ -155,6 +160,20 @@ class DemoRun:
         p.hub_task = asyncio.create_task(p.hub.run(), name="demo-hub")
         await hub_ready(p.hub, p.hub_task, READY_TIMEOUT_S)
         self.say("[bold green]hub ready[/]: connected to the hall and cloud brokers")
+        if listen:
+            await self._say_console(p.hub, password)
+
+    async def _say_console(self, hub: Hub, password: str) -> None:
+        for _ in range(50):  # the server binds as the hub's first tasks run
+            if hub.http_address is not None:
+                host, port = hub.http_address
+                self.say(
+                    f"[bold]hall console[/]: open [link]http://{host}:{port}/[/link] in a browser"
+                    f" (log in as {DEMO_USER} / {password} to acknowledge alerts)"
+                )
+                return
+            await asyncio.sleep(0.1)
+        self.say("[yellow]hall console: the hub did not start its HTTP side (see demo.log)[/]")
 
     # -- running ---------------------------------------------------------------------------
     async def _show(self) -> None:

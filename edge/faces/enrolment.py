@@ -68,8 +68,11 @@ def open_vault(section: FacesSection, base_dir: str | Path = ".") -> FaceVault:
 
 
 def enrol_detect_settings(section: FacesSection) -> DetectSettings:
-    """Detection for enrolment upsamples at least once, so a second, smaller face is not missed."""
-    return DetectSettings(downscale=section.downscale, upsample=max(1, section.upsample))
+    """Detection for enrolment searches the whole downscaled frame and upsamples at least
+    once, so a second, smaller face is not missed (enrolment is rare: its cost is no issue)."""
+    return DetectSettings(
+        downscale=section.downscale, upsample=max(1, section.upsample), detect_width=0
+    )
 
 
 def local_date(at: datetime, tz: tzinfo) -> date:

@@ -71,7 +71,7 @@ class FaceService:
         # Opening the vault checks the key file: a group-readable key stops the hub here.
         self.vault = open_vault(section, base_dir)
         self.pipeline = FramePipeline(
-            DetectSettings(section.downscale, section.upsample),
+            DetectSettings(section.downscale, section.upsample, section.detect_width),
             workers=section.workers,
             max_frame_bytes=section.max_frame_bytes,
             executor=executor,

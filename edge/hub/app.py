@@ -18,6 +18,7 @@ from edge.hub.alerts import Alerts
 from edge.hub.commands import CommandRouter
 from edge.hub.gate import JournalGate
 from edge.hub.hall_link import HUB_STATE_TOPIC
+from edge.hub.health import liveness
 from edge.hub.mqtt_intake import MqttIntake
 from edge.hub.part import Core, Task
 from edge.store import Journal
@@ -42,6 +43,7 @@ class Hub:
         mqtt: MqttIntake,
         tasks: Sequence[Task],
         on_stop: Sequence[Task],
+        exposes: dict[str, Any] | None = None,
     ) -> None:
         self.core = core
         self.cfg = core.cfg
@@ -51,10 +53,13 @@ class Hub:
         self.router, self.alerts, self.mqtt = router, alerts, mqtt
         self.background = list(tasks)
         self.on_stop = list(on_stop)
+        self.exposes = exposes or {}  # what the parts show the console ("queue", "kpi")
+        self.http_address: tuple[str, int] | None = None  # set once the web part listens
         self.started = time.monotonic()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
+        self.heartbeat = time.monotonic()  # the ticker's last turn (edge/hub/health.py)
 
     # -- metrics ---------------------------------------------------------------------------
     def metrics(self) -> dict[str, Any]:
@@ -95,6 +100,10 @@ class Hub:
             "internal_replies": {str(k): v for k, v in sorted(self.router.internal_counts.items())},
         }
 
+    def task(self, name: str) -> asyncio.Task[None] | None:
+        """The running task of that name (journal, hall, cloud, ticker, ...)."""
+        return next((t for t in self._tasks if t.get_name() == name), None)
+
     # -- life cycle --------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
@@ -102,6 +111,7 @@ class Hub:
     async def run(self) -> None:
         """Serve until stop(); raises EdgeError on a fatal fault (journal unwritable)."""
         fatal: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+        self.heartbeat = time.monotonic()
         self._tasks = [
             self._supervise("journal", self.pipeline.run, fatal, restart=False),
             self._supervise("hall", self.hall.run, fatal),
@@ -207,6 +217,7 @@ class Hub:
         store = self.cfg.store
         while True:
             await asyncio.sleep(1.0)
+            self.heartbeat = time.monotonic()
             self.fanout.tick(self.core.clock())
             self.alerts.report_drops()
             mono = time.monotonic()
@@ -230,6 +241,9 @@ class Hub:
         interval = systemd.watchdog_interval_s()
         period = min(5.0, interval) if interval else 5.0
         while True:
-            systemd.notify("WATCHDOG=1")
+            # The same judgement as /healthz: a hub that is not alive stops feeding the
+            # watchdog, and systemd restarts it.
+            if liveness(self)[0]:
+                systemd.notify("WATCHDOG=1")
             self.hall.publish("hall/hub/metrics", _json.encode(self.metrics()), 0, True)
             await asyncio.sleep(period)

@@ -29,6 +29,7 @@ from edge.hub.parts.feedback import attach_feedback
 from edge.hub.parts.kpi import attach_kpi
 from edge.hub.parts.queue import attach_queue
 from edge.hub.parts.rules import attach_rules, rules_stage
+from edge.hub.parts.web import attach_web
 from edge.hub.pipeline import JournalPipeline
 from edge.hub.rules_stage import RulesStage
 from edge.hub.side_writes import CommandLog, DeviceLog
@@ -85,7 +86,7 @@ async def build_hub(cfg: HubConfig, clock: Clock = utcnow) -> Hub:
             st.router.register(name, handler)
         for device_id, transport in part.transports.items():
             core.devices.entries[device_id].transport = transport
-    return Hub(
+    hub = Hub(
         core,
         gate=st.gate,
         journal=st.journal,
@@ -94,7 +95,12 @@ async def build_hub(cfg: HubConfig, clock: Clock = utcnow) -> Hub:
         mqtt=mqtt,
         tasks=[t for p in parts for t in p.tasks],
         on_stop=[h for p in parts for h in p.on_stop],
+        exposes={k: v for p in parts for k, v in p.exposes.items()},
     )
+    # Last: the HTTP side reads the running hub (health, metrics) and every part.
+    kinds = {d.id: str(profiles.get_profile(d.profile).kind) for d in cfg.devices}
+    attach_web(hub, kinds)
+    return hub
 
 
 def _stages(cfg: HubConfig, clock: Clock) -> _Stages:

@@ -54,3 +54,5 @@ class Part:
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     transports: dict[str, CommandTransport] = field(default_factory=dict)  # by device id
     on_stop: list[Task] = field(default_factory=list)
+    # What the console reads of the part (edge/hub/parts/web.py): "queue", "kpi".
+    exposes: dict[str, Any] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,6 +45,8 @@ class Committed:
 
     result: BatchResult
     outputs: list[Output] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)  # the batch's dead letters
+    commit_s: float = 0.0  # from the first write to the COMMIT returned
 
 
 class JournalPipeline:
@@ -71,6 +74,7 @@ class JournalPipeline:
         self.journaled = 0
         self.duplicates = 0
         self.dead_letters = 0
+        self.dead_by_reason: dict[str, int] = {}
         self.idle = asyncio.Event()
         self.idle.set()
         # Back-pressure: above the high mark the hall link stops reading (the broker keeps
@@ -137,6 +141,8 @@ class JournalPipeline:
             self.journaled += len(result.written)
             self.duplicates += result.duplicates
             self.dead_letters += result.dead_letters
+            for d in committed.dead:
+                self.dead_by_reason[d.reason] = self.dead_by_reason.get(d.reason, 0) + 1
             for listener in self.on_written:
                 listener(committed)
             if len(self._items) <= self.low_water:
@@ -147,7 +153,9 @@ class JournalPipeline:
         events = [it.event for it in batch if it.event is not None]
         dead = [it.dead for it in batch if it.dead is not None]
         try:
-            return await self._journal(events, dead)
+            committed = await self._journal(events, dead)
+            committed.dead = dead
+            return committed
         except SpoolFullError:
             raise
         except Exception as exc:
@@ -171,11 +179,12 @@ class JournalPipeline:
                 # retry must write this blob, not ask for another.
                 self._held = (stamped, verdict, self.rules.state_to_save())
             stamped, verdict, state = self._held
+            began = time.perf_counter()
             result = await self.journal.write(
                 stamped, verdict.forward, dead, state, commit_on=self.gate.on_thread
             )
             self._held = None
-            return Committed(result, verdict.outputs)
+            return Committed(result, verdict.outputs, commit_s=time.perf_counter() - began)
         finally:
             self.gate.release()
 
@@ -199,7 +208,11 @@ class JournalPipeline:
                     ev.device_id,
                     described(exc),
                 )
-                one = await self._journal([], [poison_letter(ev, exc)])
+                poison = poison_letter(ev, exc)
+                one = await self._journal([], [poison])
+                one.dead = [poison]
+            else:
+                one.dead = dls
             _add(total, one)
         return total
 
@@ -237,3 +250,5 @@ def _add(total: Committed, one: Committed) -> None:
     for etype, k in r.dropped.items():
         t.dropped[etype] = t.dropped.get(etype, 0) + k
     total.outputs += one.outputs
+    total.dead += one.dead
+    total.commit_s += one.commit_s

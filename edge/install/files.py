@@ -64,11 +64,8 @@ def wrapper(exe: Path | None = None) -> str:
 
 
 def example_config(layout: Layout, hall_id: str = "hall-01") -> str:
-    """A commented hall.toml that passes `hall-edge config check` as written.
-
-    The hub's password on the hall broker is random, made here once: `broker sync` makes the
-    hub's account from it.
-    """
+    """A commented hall.toml that passes `hall-edge config check` as written; the hub's
+    password on the hall broker is made here at random (`broker sync` makes its account)."""
     password = secrets.token_urlsafe(18)
     journal = layout.state / "hall.db"
     vault = layout.state / "faces.db"
@@ -102,6 +99,11 @@ url = "mqtts://cloud.example.com:8883"
 [store]
 # The journal: under /var/lib/hall-edge, the only folder the hub's unit may write.
 path = "{journal}"
+
+[http]
+# /metrics, /healthz, /readyz and the hall console; the hub's LAN address for the hall's PCs.
+listen = "127.0.0.1:9580"
+users_file = "console-users"        # logins: hall-edge users add NAME -c {layout.config}
 
 [faces]
 enabled = false

@@ -117,6 +117,13 @@ class QueueManager:
             ],
         }
 
+    def next_numbers(self, service: str, n: int) -> list[str]:
+        """The first `n` tickets waiting for `service`, in issue order (for screens)."""
+        waiting = [
+            t for t in self.state.tickets.values() if t.service == service and t.counter is None
+        ]
+        return [t.ticket_no for t in sorted(waiting, key=lambda t: t.sort_key())[:n]]
+
     def _decide(self, event: JournaledEvent) -> list[Output]:
         out = Outcome(self.state, instant(event.time), event.seq, self.clock.tz)
         self._roll_day(out)

@@ -92,6 +92,7 @@ class RuleEngine:
         """`strict_groups=False` (dry runs without a hub config) keeps `group:X` symbolic."""
         self._ctx = Context(hall_tz, device_groups, trace_depth, strict_groups)
         self._clock = Clock(self._ctx)
+        self.firings: dict[str, int] = {}  # by rule id, since start (for the metrics)
         self._depths: dict[int, int] = {}
         self._install(ruleset)
 
@@ -289,6 +290,7 @@ class RuleEngine:
             ctx.trace(rule.id, entry)
             return False
         firing = Firing(rule.id, local_names, ev.time, ev.seq, send_commands=not ev.replayed)
+        self.firings[rule.id] = self.firings.get(rule.id, 0) + 1
         ctx.runner.run(rule.actions, firing)
         outputs.extend(firing.outputs)
         entry = trace_entry(event_ref(ev), ts, "fired", values)

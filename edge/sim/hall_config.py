@@ -51,13 +51,16 @@ def hub_tables(
     """The tables a test's or a benchmark's hub starts from, then `changes` in turn (keys
     of a table added or replaced; arrays of tables and new tables as given).
 
-    Reconnect backoffs are short: the outages there last seconds, not hours.
+    Reconnect backoffs are short: the outages there last seconds, not hours. HTTP is off
+    (many hubs run at once; the shipped default port would be shared): a test of the
+    HTTP side names its own free port.
     """
     tables: dict[str, Table | Sequence[Table]] = {
         "hall": {"id": hall_id},
         "hall_broker": {"url": hall_url},
         "cloud": {"url": cloud_url, "backoff_min_s": 0.2, "backoff_max_s": 2.0},
         "store": {"path": "hall.db"},
+        "http": {"listen": ""},
     }
     for change in changes:
         for name, body in change.items():

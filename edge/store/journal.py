@@ -137,6 +137,7 @@ class Journal:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
         self.ids = EventIds()
         self.checkpointer = Checkpointer(self.path)
+        self.closed = False
 
     @property
     def spool_count(self) -> int:
@@ -152,6 +153,7 @@ class Journal:
 
     def close(self) -> None:
         self.checkpointer.stop()
+        self.closed = True
         self.conn.close()
 
     # -- the hot path: stamp, (the rules decide), write ---------------------------------

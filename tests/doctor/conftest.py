@@ -24,6 +24,8 @@ from edge.install.files import shipped
 from edge.install.layout import Layout
 from edge.sim.hall_config import write_hall_toml
 from edge.sim.hub_process import HubProcess
+from edge.sim.mosquitto import free_port
+from edge.web.users import add_user
 from tests.support.certs import CertAuthority, Issued
 from tests.support.shipped_broker import needs_mosquitto, shipped_broker
 from tests.support.tlsbroker import TlsMosquitto
@@ -83,6 +85,7 @@ class StagedHall:
                 "synchronous": "normal",
                 "spool_max_bytes": 1_000_000,
             },
+            "http": {"listen": f"127.0.0.1:{free_port()}", "users_file": "console-users"},
         }
         self.devices: list[dict[str, Any]] = [
             {"id": "pad-1", "profile": "generic-mqtt"},
@@ -93,6 +96,7 @@ class StagedHall:
             },
         ]
         self.write(lay.config, self.sections, self.devices)
+        add_user(lay.etc / "console-users", "manager", "doctor-console-pw")
         # What `hall-edge install` and `broker sync` leave: broker files, units, udev rules.
         sync(load(lay.config), lay)
         lay.units.mkdir(parents=True)

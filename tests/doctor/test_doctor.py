@@ -25,6 +25,8 @@ EXPECTED = {
     "hub state",
     "cloud reachable",
     "cloud TLS",
+    "http",
+    "console users",
     "certificate cloud.ca",
     "certificate cloud.cert",
     "key cloud.key",
@@ -223,3 +225,13 @@ def test_hub_offline_last(hall: StagedHall) -> None:
     detail = _failed(rc, checks, "hub state")
     assert detail.startswith("offline since")
     assert "journalctl -u hall-edge" in str(checks["hub state"]["hint"])
+
+
+def test_http_nothing_answers_and_no_users(hall: StagedHall, tmp_path_factory: object) -> None:
+    empty = hall.layout.etc / "no-users"
+    empty.write_text("# nobody yet\n")
+    cfg = hall.variant(http={"listen": f"127.0.0.1:{free_port()}", "users_file": "no-users"})
+    rc, checks = doctor_json("--config", str(cfg), "--root", str(hall.layout.root))
+    assert "nothing answers on http://127.0.0.1:" in _failed(rc, checks, "http")
+    assert checks["console users"]["level"] == "warn"
+    assert "hall-edge users add NAME" in str(checks["console users"]["hint"])

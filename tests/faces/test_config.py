@@ -29,13 +29,29 @@ def test_defaults_are_off_and_conservative() -> None:
         1,
     )
     assert (f.visit_gap_min, f.footfall_interval_s, f.erase_check_interval_s) == (120.0, 60, 3600.0)
+    assert (f.downscale, f.detect_width) == (640, 320)
 
 
 def test_values_are_read() -> None:
     f = parse(
-        {**BASE, "faces": {"enabled": True, "tolerance": 0.5, "downscale": 1280, "upsample": 1}}
+        {
+            **BASE,
+            "faces": {
+                "enabled": True,
+                "tolerance": 0.5,
+                "downscale": 1280,
+                "upsample": 1,
+                "detect_width": 0,
+            },
+        }
     ).faces
-    assert (f.enabled, f.tolerance, f.downscale, f.upsample) == (True, 0.5, 1280, 1)
+    assert (f.enabled, f.tolerance, f.downscale, f.upsample, f.detect_width) == (
+        True,
+        0.5,
+        1280,
+        1,
+        0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,6 +63,11 @@ def test_values_are_read() -> None:
             {"downscale": 100},
             "faces",
             "`downscale` to be 0 (off) or a width of at least 160 pixels",
+        ),
+        (
+            {"detect_width": 120},
+            "faces",
+            "`detect_width` to be 0 (the downscaled frame) or a width of at least 160 pixels",
         ),
         ({"workers": 0}, "faces", "`workers` to be from 1 to 16"),
         ({"key_path": "faces.db"}, "faces", "`key_path` to be a file other than vault_path"),

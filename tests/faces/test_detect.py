@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from edge.errors import PayloadError
-from edge.faces.detect import DetectSettings, FoundFace, decode_jpeg, find_faces
+from edge.faces.detect import Box, DetectSettings, FoundFace, decode_jpeg, find_faces
 from edge.faces.matching import Gallery
 
 Faces = Callable[..., list[FoundFace]]
@@ -47,7 +47,7 @@ def test_different_person_is_rejected(faces_of: Faces) -> None:
 
 
 def test_three_faces_in_the_group_photo(faces_of: Faces, photo: Callable[[str], bytes]) -> None:
-    found = faces_of("astronaut-group.jpg", upsample=1)
+    found = faces_of("astronaut-group.jpg", upsample=1, detect_width=0)
     assert len(found) == 3
     width, height = Image.open(io.BytesIO(photo("astronaut-group.jpg"))).size
     for face in found:
@@ -62,13 +62,56 @@ def test_three_faces_in_the_group_photo(faces_of: Faces, photo: Callable[[str], 
 
 
 def test_the_one_person_of_a_group_photo_is_told_apart(faces_of: Faces) -> None:
-    found = faces_of("obama_and_biden.jpg", upsample=1)
+    found = faces_of("obama_and_biden.jpg", upsample=1, detect_width=0)
     assert len(found) == 3
     (obama,) = faces_of("obama.jpg")
     dists = Gallery(["a", "b", "c"], np.stack([f.encoding for f in found])).distances(
         obama.encoding
     )[0]
     assert sorted(dists)[0] < 0.5 < sorted(dists)[1]
+
+
+def _iou(a: Box, b: Box) -> float:
+    inter_w = max(0, min(a.right, b.right) - max(a.left, b.left))
+    inter_h = max(0, min(a.bottom, b.bottom) - max(a.top, b.top))
+    inter = inter_w * inter_h
+    return inter / (a.width * a.height + b.width * b.height - inter)
+
+
+def test_the_small_grey_search_finds_the_face_the_whole_frame_search_finds(
+    faces_of: Faces,
+) -> None:
+    # 853x480: the hub encodes from the 640-wide copy and searches a 320-wide grey one
+    (fast,) = faces_of("astronaut-480p.jpg")
+    (whole,) = faces_of("astronaut-480p.jpg", detect_width=0)
+    assert _iou(fast.box, whole.box) > 0.6, (fast.box, whole.box)
+    assert 0 <= fast.box.left < fast.box.right <= 853 and fast.box.bottom <= 480
+    assert fast.box.width > 160  # in the frame's own pixels, not the 320-wide copy's
+    assert float(np.linalg.norm(fast.encoding - whole.encoding)) < 0.1
+
+
+def _pasted_face(face_width: int) -> bytes:
+    """The astronaut in a plain 640x480 frame, her face about `face_width` pixels wide."""
+    from tests.faces.conftest import _astronaut  # noqa: PLC0415
+
+    img = _astronaut()
+    s = face_width / 87  # her face box in the 512-wide picture
+    frame = Image.new("RGB", (640, 480), (120, 110, 100))
+    frame.paste(img.resize((round(img.width * s), round(img.height * s))), (40, 40))
+    buf = io.BytesIO()
+    frame.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_smaller_faces_are_found_only_when_the_whole_frame_is_searched() -> None:
+    # The documented trade-off of detect_width: at 320 a 640-wide frame's faces must be
+    # about 110 pixels wide; searching the whole frame (0) finds them down to about 50.
+    small, large = _pasted_face(75), _pasted_face(150)
+    assert len(find_faces(small, DetectSettings(640, 0, detect_width=320))) == 0
+    (face,) = find_faces(small, DetectSettings(640, 0, detect_width=0))
+    assert 60 < face.box.width < 90
+    (face,) = find_faces(large, DetectSettings(640, 0, detect_width=320))
+    assert 120 < face.box.width < 200  # boxes at 320 come in coarser steps
 
 
 def test_decode_shrinks_to_max_width_and_reports_the_scale(photo: Callable[[str], bytes]) -> None:

@@ -45,3 +45,18 @@ def test_empty_gallery_matches_nothing() -> None:
 def test_references_and_rows_must_agree() -> None:
     with pytest.raises(ValueError, match="3 references need a"):
         Gallery(["a", "b", "c"], np.zeros((2, 128)))
+
+
+def test_float32_ranking_picks_what_float64_distances_pick() -> None:
+    # 10,000 enrolments, queries near an enrolment and a few between two close enrolments
+    rng = np.random.default_rng(9)
+    enrolled = rng.normal(0, 0.1, (10_000, 128))
+    enrolled[1] = enrolled[0] + rng.normal(0, 0.002, 128)  # two enrolments 0.02 apart
+    gallery = Gallery([f"C-{i}" for i in range(10_000)], enrolled)
+    queries = enrolled[rng.integers(0, 10_000, 40)] + rng.normal(0, 0.02, (40, 128))
+    queries[:5] = enrolled[0] + rng.normal(0, 0.003, (5, 128))
+    matches = gallery.match(queries, tolerance=0.6)
+    for query, m in zip(queries, matches, strict=True):
+        exact = np.linalg.norm(enrolled - query, axis=1)
+        assert m is not None and m.index == int(np.argmin(exact))
+        assert m.distance == pytest.approx(float(exact.min()), abs=1e-6)

@@ -72,4 +72,9 @@ def attach_kpi(core: Core) -> Part:
     if not core.cfg.kpi.enabled:
         return Part()
     kpi = _KpiInThread(core)
-    return Part(services=[kpi], commands={"kpi.report": kpi.report}, on_stop=[kpi.close])
+    return Part(
+        services=[kpi],
+        commands={"kpi.report": kpi.report},
+        on_stop=[kpi.close],
+        exposes={"kpi": kpi},
+    )

@@ -66,4 +66,5 @@ def attach_queue(core: Core) -> Part:
     return Part(
         services=[qm, _StatusPublisher(core.hall, core.uplink, cfg.hall.id)],
         commands={name: make_handler(name) for name in HUB_COMMANDS},
+        exposes={"queue": qm},
     )

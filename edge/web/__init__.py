@@ -1,0 +1,1 @@
+"""The hub's HTTP side: metrics, health, and the hall console (docs/console.md)."""
