@@ -15,6 +15,7 @@ so a paho publish (a retained state, a reply) and a bulk one never share an id.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Literal
 
 import paho.mqtt.client as paho
@@ -53,30 +54,34 @@ class BulkPublishClient(paho.Client):
             self._bulk_in_flight = set()
         return self._bulk_in_flight
 
-    def _free_mid(self, taken: set[int]) -> int:
-        theirs = self._out_messages
+    def _free_mid(self, also: AbstractSet[int] = frozenset()) -> int:
+        """The next id of paho's counter not in flight: bulk, paho's own, or `also` (the
+        link's single QoS 1 publishes, edge/mqttio.py)."""
+        taken, theirs = self._bulk_mids(), self._out_messages
         for _ in range(MID_SPACE):
             mid = self._mid_generate()
-            if mid not in taken and mid not in theirs:
+            if mid not in taken and mid not in theirs and mid not in also:
                 return mid
         raise ValueError("every MQTT packet id is in flight")
 
-    def skip_bulk_mids(self) -> None:
+    def skip_bulk_mids(self, also: AbstractSet[int] = frozenset()) -> None:
         """Before a paho publish: move paho's counter past ids of ours still in flight, so
         its next id is free (paho checks only its own messages). Otherwise, after the
         counter wrapped, our handler would take that message's PUBACK for one of ours, and
         an event would leave the outbox before its own PUBACK."""
         taken = self._bulk_in_flight
-        if not taken:
+        if not taken and not also:
             return
         with self._mid_generate_mutex:
             for _ in range(MID_SPACE):
                 nxt = self._last_mid % MID_SPACE + 1
-                if nxt not in taken:
+                if (not taken or nxt not in taken) and nxt not in also:
                     return
                 self._last_mid = nxt
 
-    def publish_bulk(self, publishes: Sequence[Publish]) -> list[int]:
+    def publish_bulk(
+        self, publishes: Sequence[Publish], also: AbstractSet[int] = frozenset()
+    ) -> list[int]:
         """Queue `publishes` at QoS 1 as one write; their packet ids, in order.
 
         The caller has checked topics (no wildcards, at most 65,535 bytes) and sizes.
@@ -96,7 +101,7 @@ class BulkPublishClient(paho.Client):
             fields = self._topic_fields = {}
         no_props = b"\x00" if v5 else b""
         for topic, prefix, payload in publishes:
-            mid = self._free_mid(taken)
+            mid = self._free_mid(also)
             taken.add(mid)
             mids.append(mid)
             field = fields.get(topic)

@@ -121,7 +121,9 @@ RATE_S = 2.5  # UplinkStats.rate's span
 class Uplink:
     """Owns the connection to the cloud broker; the hub supervises its `run`."""
 
-    LIVE_LIMIT = 20_000  # events kept in memory for the live stream before falling back to disk
+    # Events kept in memory for the live stream before falling back to disk: 20,000 held
+    # about 12 MB of envelopes in a burst (docs/performance.md, issue #18 round 2).
+    LIVE_LIMIT = 2_000
     # A backlog has at most 1/BACKLOG_SHARE of the window in flight, the rest is kept for
     # live events: what is in flight is what a live event queues behind at the cloud
     # broker. bench/backlog.py, unpaced: live p50 43-62 ms with 250 of 1,000, 179-246 ms
