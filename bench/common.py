@@ -56,7 +56,8 @@ def write_hub_config(
 class HubRun(processes.LoggedProcess):
     """`hall-edge run` as a child process (optionally under cProfile), with its log."""
 
-    def __init__(self, config: Path, profile_to: Path | None = None) -> None:
+    def __init__(self, config: Path, profile_to: Path | None = None, code: Path = ROOT) -> None:
+        # `code`: the checkout whose edge/ runs (another one measures a baseline build).
         prefix = [sys.executable]
         if profile_to is not None:
             prefix += ["-m", "cProfile", "-o", str(profile_to)]
@@ -64,7 +65,7 @@ class HubRun(processes.LoggedProcess):
             [*prefix, "-m", "edge.cli", "run", "-c", str(config)],
             config.parent / "hub.log",
             cwd=config.parent,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(code)},
         )
         self.config = config
 

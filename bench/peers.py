@@ -61,14 +61,16 @@ def generate(
     devices: int = 10,
     window: int = 200,
     until: mp.synchronize.Event | None = None,
+    event_path: str = "rating/submitted",
 ) -> None:
     """Publish `count` rating events (QoS 1), paced at `rate`/s or as fast as acknowledged;
-    stop early when `until` is set."""
+    stop early when `until` is set. `event_path`: the topic's event type (the rating's
+    fields either way)."""
     c = _client(url, f"gen-{prefix}")
     win = _Window(c, window)
     c.loop_start()
     enc = msgspec.json.Encoder()
-    topics = [f"hall/devices/dev-{d}/events/rating/submitted" for d in range(devices)]
+    topics = [f"hall/devices/dev-{d}/events/{event_path}" for d in range(devices)]
     go.wait()
     t0 = time.monotonic_ns()
     period = 0 if rate is None else int(1e9 / rate)
@@ -126,11 +128,16 @@ def consume(
     max_s: float = 3600.0,
     track_seqs: int = 0,
     progress: multiprocessing.sharedctypes.Synchronized | None = None,  # type: ignore[type-arg]
+    qos: int = 1,
+    topic: str = "#",
 ) -> None:
-    """Count events until `expect` distinct ids arrived (or `idle_s` without any); report
-    arrival times, latencies of events carrying `t`, copies and `resent` marks. `expect`
+    """Count events (under `halls/{hall}/events/{topic}`) until `expect` distinct ids
+    arrived (or `idle_s` without any); report arrival times, latencies of events carrying
+    `t`, copies and `resent` marks. `expect`
     may be a shared value the parent raises while the run goes on; `progress`, if given,
-    follows the number of events marked `resent` (every 1,000)."""
+    follows the number of events marked `resent` (every 1,000). `qos` 0 spares the consumer
+    a PUBACK per message (a faster cloud; the benchmarks' brokers queue without a limit, so
+    nothing is dropped)."""
     import numpy as np  # noqa: PLC0415 - here, so that the relay's RSS does not carry numpy
 
     decode = msgspec.json.Decoder(_Seen).decode
@@ -166,11 +173,12 @@ def consume(
         if len(ids) >= (expect if isinstance(expect, int) else expect.value):
             done.set()
 
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-cloud", clean_session=True)
+    name = "bench-cloud" if topic == "#" else "bench-cloud-" + topic.replace("/", "-")
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=name, clean_session=True)
     c.on_message = on_message
     subscribed = threading.Event()
     c.on_subscribe = lambda *_a: subscribed.set()
-    c.on_connect = lambda cl, *_a: cl.subscribe(f"halls/{HALL_ID}/events/#", 1)
+    c.on_connect = lambda cl, *_a: cl.subscribe(f"halls/{HALL_ID}/events/{topic}", qos)
     c.connect("127.0.0.1", int(url.rsplit(":", 1)[1]))
     c.loop_start()
     subscribed.wait(10)

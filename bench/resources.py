@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backlog import prefill
 from common import (
+    ROOT,
     HubRun,
     cpu_s,
     loadavg,
@@ -64,20 +65,20 @@ def rss_over(pid: int, seconds: float, every: float = 1.0) -> dict[str, float]:
     }
 
 
-def hub_in(folder: Path, hall_url: str, cloud_url: str, devices: int) -> HubRun:
+def hub_in(folder: Path, hall_url: str, cloud_url: str, devices: int, code: Path = ROOT) -> HubRun:
     """A hub of its own hall (its own client ids: two hubs of one hall would take each
     other's broker sessions over, again and again)."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg = write_hub_config(folder, hall_url, cloud_url, devices=devices, hall_id=folder.name)
-    return HubRun(cfg)
+    return HubRun(cfg, code=code)
 
 
-def startup(config: Path, cloud_up: bool) -> dict[str, float]:
+def startup(config: Path, cloud_up: bool, code: Path = ROOT) -> dict[str, float]:
     """Median of 3 starts: seconds to the "ready" line and to the links connected (the hall
     link only when the cloud is away)."""
     ready, linked = [], []
     for i in range(3):
-        hub = HubRun(config)
+        hub = HubRun(config, code=code)
         hub.log = config.parent / f"start-{i}.log"
         hub.start()
         ready.append(hub.wait_log(" ready: "))
@@ -113,12 +114,21 @@ def main() -> None:
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--backlog", type=int, default=1_000_000)
     ap.add_argument("--live", type=int, default=50_000, help="events pushed with the cloud away")
+    ap.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="only idle CPU and start-up, 50 devices: the hub of DIR (A) beside this one (B)",
+    )
     args = ap.parse_args()
     out: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     with tempfile.TemporaryDirectory(prefix="bench-resources-") as tmp:
         root = Path(tmp)
         hall, cloud = started_broker(root, "hall-broker"), started_broker(root, "cloud-broker")
         try:
+            if args.compare:
+                out["compare"] = idle_compare(root, hall, cloud, args)
+                save("resources-compare", out)
+                return
             out.update(at_rest(root, hall, cloud, args))
             out.update(with_backlog(root, hall, args))
         finally:
@@ -174,6 +184,55 @@ def at_rest(
         many.stop()
         relay.terminate()
         relay.wait()
+    return res
+
+
+def idle_compare(
+    root: Path, hall: Mosquitto, cloud: Mosquitto, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Hubs A (`--compare`) and B (this checkout), 50 devices each, idle side by side over
+    the same `--idle-seconds`; then their start-ups, alternating."""
+    code = {"A": Path(args.compare).resolve(), "B": ROOT}
+    hubs = {k: hub_in(root / f"idle-{k}", hall.url, cloud.url, 50, c) for k, c in code.items()}
+    res: dict[str, Any] = {"code": {k: str(c) for k, c in code.items()}}
+    try:
+        for hub in hubs.values():
+            hub.start()
+        for hub in hubs.values():
+            hub.wait_connected()
+        time.sleep(10)  # settle: first metrics, first ticks
+        cpu0 = {k: cpu_s(h.pid) for k, h in hubs.items()}
+        sw0 = {k: wakeups(h.pid) for k, h in hubs.items()}
+        t0 = time.monotonic()
+        time.sleep(args.idle_seconds)
+        took = time.monotonic() - t0
+        for k, h in hubs.items():
+            res[f"idle {k}"] = {
+                "cpu_percent": round(100 * (cpu_s(h.pid) - cpu0[k]) / took, 3),
+                "wakeups_per_s": round((wakeups(h.pid) - sw0[k]) / took, 1),
+                "rss_mb": round(rss_mb(h.pid), 1),
+            }
+    finally:
+        for hub in hubs.values():
+            hub.stop()
+    for k in ("A", "B", "A", "B"):
+        got = startup(hubs[k].config, True, code[k])
+        res.setdefault(f"startup {k}", []).append(got)
+    rows = [
+        [
+            k,
+            res[f"idle {k}"]["cpu_percent"],
+            res[f"idle {k}"]["wakeups_per_s"],
+            res[f"idle {k}"]["rss_mb"],
+            [s["ready_s"] for s in res[f"startup {k}"]],
+        ]
+        for k in ("A", "B")
+    ]
+    print_table(
+        f"idle, 50 devices, {args.idle_seconds:g} s side by side; A = {code['A']}",
+        ["hub", "CPU %", "wake-ups/s", "RSS MB", "start → ready s (2 × median of 3)"],
+        rows,
+    )
     return res
 
 

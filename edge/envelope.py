@@ -10,6 +10,8 @@ import msgspec
 
 _encoder = msgspec.json.Encoder()
 _RESENT = b'{"resent":true,'
+# The last time formatted: the events of a batch mostly share one (their arrival).
+_last: tuple[datetime, tzinfo, str] | None = None
 
 
 def rfc3339(t: datetime, tz: tzinfo) -> str:
@@ -18,10 +20,16 @@ def rfc3339(t: datetime, tz: tzinfo) -> str:
     Total: a time so close to the ends of the calendar that the hall's offset would carry
     it past them (decoders refuse such times; a bug must not stop the journal) stays in UTC.
     """
+    global _last  # a one-entry cache
+    last = _last
+    if last is not None and last[1] is tz and last[0] == t:
+        return last[2]
     try:
-        return t.astimezone(tz).isoformat(timespec="milliseconds")
+        text = t.astimezone(tz).isoformat(timespec="milliseconds")
     except OverflowError:
-        return t.astimezone(UTC).isoformat(timespec="milliseconds")
+        text = t.astimezone(UTC).isoformat(timespec="milliseconds")
+    _last = (t, tz, text)
+    return text
 
 
 def encode(

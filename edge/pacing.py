@@ -30,13 +30,20 @@ class TokenBucket:
         self.t = time.monotonic()
 
     def take(self) -> bool:
+        return self.take_up_to(1) == 1
+
+    def take_up_to(self, n: int, least: int = 1) -> int:
+        """As many of `n` whole tokens as there are (0 to n), taken at once; none unless
+        there are at least `least` (a drain then sends in runs, not one event per wake-up)."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
         self.t = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+        if self.tokens < min(least, n):
+            return 0
+        got = max(0, min(n, int(self.tokens)))
+        self.tokens -= got
+        return got
 
-    def wait_s(self) -> float:
-        return max(0.001, (1 - self.tokens) / self.rate)
+    def wait_s(self, n: int = 1) -> float:
+        """Until `n` tokens are there (at least 1 ms)."""
+        return max(0.001, (min(n, self.burst) - self.tokens) / self.rate)

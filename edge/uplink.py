@@ -5,14 +5,18 @@ Delivery: an event leaves the outbox only after the cloud broker's PUBACK. After
 acknowledged — is sent from the journal in hallseq order, marked `resent`, at a bounded
 pace; events journaled while connected go out at once, from memory, in hallseq order too.
 The two streams interleave so that live events are not stuck behind hours of backlog;
-the cloud orders by `hallseq`.
+the cloud orders by `hallseq`. Live events go first, and the backlog may fill only
+1/BACKLOG_SHARE of the in-flight window: the rest is always free for them, so a drain at
+full speed puts a live event behind a quarter of a window of history, not a whole one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+import operator
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,8 +35,9 @@ from edge.config import CloudSection
 from edge.errors import LinkError
 from edge.model import type_to_path
 from edge.mqttio import MAX_TOPIC_BYTES, LinkOptions, MqttLink, Will
+from edge.mqttsend import MID_SPACE, Publish
 from edge.pacing import Backoff, TokenBucket
-from edge.store import Journal, JournalReader, OutboxRow, Written
+from edge.store import Journal, JournalReader, Written
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +58,77 @@ class UplinkStats:
     parked: int = 0
     in_flight: int = 0
     last_error: str = ""
-    rate: float = 0.0  # acks/s over the last few seconds
-    _ack_times: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=50))
+    # (monotonic time, acked) after each flush of acknowledgements; `rate` reads them.
+    _ack_times: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
+
+    @property
+    def rate(self) -> float:
+        """Acks/s over the last RATE_S seconds (0 when none came): computed when read, so
+        that no timer has to tick while the link is idle."""
+        now = time.monotonic()
+        times = self._ack_times
+        while times and now - times[0][0] > RATE_S:
+            times.popleft()
+        if not times or now <= times[0][0]:
+            return 0.0
+        t0, n0 = times[0]
+        return (self.acked - n0) / (now - t0)
+
+    def note_acks(self) -> None:
+        self._ack_times.append((time.monotonic(), self.acked))
+
+
+Row = tuple[int, str, bytes]  # (seq, type, envelope) of an outbox row, as SQLite gives it
+_seq = operator.itemgetter(0)
 
 
 @dataclass(slots=True)
 class _Drain:
     """One connection's reading of the outbox: where the backlog ends (events journaled
-    later come live), where the outage ended (what is `resent`), and where it has read to."""
+    later come live), where the outage ended (what is `resent`), the seq ranges still to
+    read, the page being sent (from `at`) and the next one being read."""
 
     backlog_end: int
     outage_end: int
-    cursor: int
     bucket: TokenBucket
-    page: deque[OutboxRow] = field(default_factory=deque)
+    todo: deque[list[int]] = field(default_factory=deque)  # [from, to] seq ranges, in order
+    page: list[Row] = field(default_factory=list)
+    at: int = 0
+    reading: asyncio.Future[list[Row]] | None = None
+    live_sent: int = 0  # the highest seq sent live on this connection
+
+    @property
+    def done(self) -> bool:
+        return not self.todo and self.at >= len(self.page) and self.reading is None
 
 
+# What `envelope.mark_resent` puts in place of an envelope's first byte (`{`): the bulk
+# publish writes it before the rest of the stored envelope, so marking copies nothing.
+RESENT_PREFIX = envelope.mark_resent(b"{")
 # A command subscription not granted in this time: the connection is made again.
 SUBACK_S = 10.0
+# Outbox rows read with one query: 2,000 (~0.8 MB) keep the drain's reads a small share of
+# its time; the next page is read on the reader's thread while this one is sent.
+PAGE_ROWS = 2000
+# A paced backlog goes out in runs of this many events (at the shipped 2,000/s one wake-up
+# every 16 ms, not one per event); a live event is never held back by it.
+PACED_RUN = 32
+# Acknowledgements arriving within this time after the first are deleted together.
+ACK_FLUSH_S = 0.05
+RATE_S = 2.5  # UplinkStats.rate's span
 
 
 class Uplink:
     """Owns the connection to the cloud broker; the hub supervises its `run`."""
 
-    LIVE_LIMIT = 20_000  # events kept in memory for the live stream before falling back to disk
+    # Events kept in memory for the live stream before falling back to disk: 20,000 held
+    # about 12 MB of envelopes in a burst (docs/performance.md, issue #18 round 2).
+    LIVE_LIMIT = 2_000
+    # A backlog has at most 1/BACKLOG_SHARE of the window in flight, the rest is kept for
+    # live events: what is in flight is what a live event queues behind at the cloud
+    # broker. bench/backlog.py, unpaced: live p50 43-62 ms with 250 of 1,000, 179-246 ms
+    # with 750, and the drain no slower (18-19k against 15-16k events/s).
+    BACKLOG_SHARE = 4
 
     def __init__(
         self,
@@ -109,6 +161,8 @@ class Uplink:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, int] = {}  # mid -> seq
         self._acked: list[int] = []
+        self._acks_waiting = asyncio.Event()  # set when _acked has something to flush
+        self._topics: dict[str, bytes | str] = {}  # type -> topic, or why it cannot be sent
         self._last_progress = time.monotonic()
         self.closing = False
 
@@ -236,16 +290,15 @@ class Uplink:
         self._live_overflow = False
         self.stats.connected = True
         backlog_end = self.journal.last_seq
-        window = max(1, min(self.cfg.window, link.server_receive_maximum))
+        # Packet ids are 16-bit: leave some for the states and replies paho sends beside.
+        window = max(1, min(self.cfg.window, link.server_receive_maximum, MID_SPACE - 1024))
+        reserve = window - max(1, window // self.BACKLOG_SHARE)
         self._announce(link)
         loop = asyncio.get_running_loop()
         first = await loop.run_in_executor(self.reader_executor, self.reader.outbox_first)
-        drain = _Drain(
-            backlog_end,
-            backlog_end,
-            first if first is not None else backlog_end + 1,
-            TokenBucket(self.cfg.drain_rate, float(window)),
-        )
+        drain = _Drain(backlog_end, backlog_end, TokenBucket(self.cfg.drain_rate, float(window)))
+        if first is not None and first <= backlog_end:
+            drain.todo.append([first, backlog_end])
         flusher = asyncio.create_task(self._ack_flusher())
         link.closed.add_done_callback(lambda _f: self._wake.set())
         self._last_progress = time.monotonic()
@@ -254,7 +307,7 @@ class Uplink:
                 free = window - len(self._in_flight)
                 # Live events first: they are what the hall is doing now.
                 live, free = self._send_live(link, drain, free)
-                backlog, free = await self._send_backlog(link, drain, free)
+                backlog = self._send_backlog(link, drain, free - reserve)
                 if self._stalled():
                     self.stats.stalls += 1
                     log.error(
@@ -267,13 +320,21 @@ class Uplink:
                     await asyncio.sleep(0)
                     continue
                 self._wake.clear()
-                timeout = 0.5
-                if drain.cursor <= min(drain.backlog_end, drain.outage_end) and free > 0:
-                    timeout = drain.bucket.wait_s()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    await asyncio.wait_for(self._wake.wait(), self._idle_s(drain, free - reserve))
         finally:
             flusher.cancel()
+            if drain.reading is not None:
+                drain.reading.cancel()
+
+    def _idle_s(self, drain: _Drain, backlog_free: int) -> float | None:
+        """How long to wait for a wake-up (a notify, a PUBACK, a page read, the link
+        closing): the bucket's next token when only pacing holds the backlog back, a
+        stall check while anything is in flight, else for as long as it takes."""
+        paced = drain.at < len(drain.page) and drain.page[drain.at][0] <= drain.outage_end
+        if paced and backlog_free > 0:
+            return drain.bucket.wait_s(min(backlog_free, PACED_RUN))
+        return 0.5 if self._in_flight else None
 
     def _announce(self, link: MqttLink) -> None:
         """On every connect: the hall's state, each device's, the command subscription."""
@@ -285,78 +346,130 @@ class Uplink:
         link.subscribe([(f"halls/{self.hall_id}/commands/+/#", 1)], grant_within_s=SUBACK_S)
 
     def _send_live(self, link: MqttLink, drain: _Drain, free: int) -> tuple[bool, int]:
-        sent = False
-        while free > 0 and self._live:
+        rows: list[Row] = []
+        while free > len(rows) and self._live:
             seq, env, etype = self._live.popleft()
-            if seq <= drain.backlog_end:
-                continue
-            free -= self._send(link, seq, etype, env)
-            sent = True
+            if seq > drain.backlog_end:
+                rows.append((seq, etype, env))
+        sent = self._send(link, rows, drain.outage_end)
+        if rows:
+            drain.live_sent = rows[-1][0]
         if self._live_overflow and not self._live:
-            # Fallen back to disk: the rest of this connection's events are backlog.
-            drain.backlog_end = self.journal.last_seq
+            # Fallen back to disk: the rest of this connection's events are backlog, from
+            # the first one not sent live (those up to `live_sent` are in flight or gone).
+            last = self.journal.last_seq
+            start = max(drain.backlog_end, drain.live_sent) + 1
+            if start <= last:
+                drain.todo.append([start, last])
+            drain.backlog_end = last
             self._live_overflow = False
-        return sent, free
+        return bool(rows), free - sent
 
-    async def _send_backlog(self, link: MqttLink, drain: _Drain, free: int) -> tuple[bool, int]:
-        """The outbox from `drain.cursor`: what waited through the outage is `resent` and
+    def _send_backlog(self, link: MqttLink, drain: _Drain, free: int) -> bool:
+        """The outbox rows of `drain.todo`: what waited through the outage is `resent` and
         paced by the bucket (no reconnect storm); what overflowed the live queue later was
-        never sent and goes at once."""
-        if free <= 0 or drain.cursor > drain.backlog_end:
-            return False, free
-        page = drain.page
-        if not page:
-            rows = await asyncio.get_running_loop().run_in_executor(
-                self.reader_executor, self.reader.outbox_page, drain.cursor, 500
-            )
-            page.extend(r for r in rows if r.seq <= drain.backlog_end)
-            if not page:
-                drain.cursor = drain.backlog_end + 1
-        sent_any = False
-        while page and free > 0:
-            row = page[0]
-            if row.seq <= drain.outage_end:
-                if not drain.bucket.take():
-                    break
-                sent = self._send(link, row.seq, row.type, envelope.mark_resent(row.envelope))
-                self.stats.resent += sent
-            else:
-                sent = self._send(link, row.seq, row.type, row.envelope)
-            page.popleft()
-            drain.cursor = row.seq + 1
-            free -= sent
-            sent_any = True
-        return sent_any, free
+        never sent and goes at once. Never waits: a page not read yet wakes the loop."""
+        if free <= 0 or drain.done:
+            return False
+        if drain.at >= len(drain.page) and not self._next_page(drain):
+            return False
+        page, at = drain.page, drain.at
+        end = min(len(page), at + free)
+        # What waited through the outage comes first (hallseq order): bisect for its end.
+        paced = bisect.bisect_right(page, drain.outage_end, lo=at, hi=end, key=_seq)
+        if paced > at:
+            # Only the resent part takes tokens, in runs of PACED_RUN; past it nothing waits.
+            got = drain.bucket.take_up_to(paced - at, PACED_RUN)
+            if got < paced - at:
+                end = at + got
+        if end <= at:
+            return False
+        self._send(link, page[at:end], drain.outage_end)
+        drain.at = end
+        if end >= len(page):
+            self._next_page(drain)  # read ahead while this page's PUBACKs come in
+        return True
 
-    def _send(self, link: MqttLink, seq: int, etype: str, env: bytes) -> int:
-        """Publish one event; 1 if it is in flight, 0 if it could never be sent and is parked."""
-        topic = self.event_topic(etype)
-        try:
-            if len(topic.encode()) > MAX_TOPIC_BYTES:
-                raise ValueError(f"topic of {len(topic.encode())} bytes")
-            if len(env) + len(topic) + 16 > link.server_max_packet:
-                raise ValueError(f"{len(env)} bytes, the broker takes {link.server_max_packet}")
-            mid = link.publish(topic, env, 1)
-        except LinkError:
-            raise
-        except Exception as exc:
-            # Refused for this event's own sake (paho checks topics and sizes): retrying
-            # would wedge the whole outbox behind it. It leaves the outbox as a dead letter,
-            # and the hub journals `event.parked` so the cloud knows why the hallseq is
-            # missing.
-            self._park(seq, etype, env, f"{type(exc).__name__}: {exc}")
+    def _next_page(self, drain: _Drain) -> bool:
+        """Make the next page current if it has been read; start reading the one after."""
+        if drain.reading is not None:
+            if not drain.reading.done():
+                return False
+            rows = drain.reading.result()
+            drain.reading = None
+            drain.page, drain.at = rows, 0
+            if rows:
+                head = drain.todo[0]
+                head[0] = rows[-1][0] + 1
+                if head[0] > head[1]:
+                    drain.todo.popleft()
+            elif drain.todo:
+                drain.todo.popleft()  # nothing left of this range in the outbox
+        if drain.todo and drain.reading is None:
+            lo, hi = drain.todo[0]
+            loop = asyncio.get_running_loop()
+            drain.reading = loop.run_in_executor(
+                self.reader_executor, self.reader.outbox_rows, lo, hi, PAGE_ROWS
+            )
+            drain.reading.add_done_callback(lambda _f: self._wake.set())
+        return drain.at < len(drain.page)
+
+    def _send(self, link: MqttLink, rows: Sequence[Row], outage_end: int) -> int:
+        """Publish rows as one write: those up to `outage_end` marked `resent`. Returns how
+        many are in flight; a row that can never be sent is parked instead."""
+        if not rows:
             return 0
+        publishes: list[Publish] = []
+        seqs: list[int] = []
+        limit = link.server_max_packet
+        resent = 0
+        for seq, etype, env in rows:
+            topic = self._topic(etype)
+            if isinstance(topic, str) or len(env) + len(topic) + 32 > limit:
+                why = (
+                    topic
+                    if isinstance(topic, str)
+                    else f"{len(env)} bytes, the broker takes {limit}"
+                )
+                self._park(seq, etype, env, why)
+                continue
+            mark = seq <= outage_end
+            resent += mark
+            publishes.append((topic, RESENT_PREFIX if mark else b"", env))
+            seqs.append(seq)
+        if not publishes:
+            return 0
+        mids = link.publish_bulk(publishes)
         if not self._in_flight:
             self._last_progress = time.monotonic()
-        self._in_flight[mid] = seq
-        self.stats.sent += 1
+        self._in_flight.update(zip(mids, seqs, strict=True))
+        self.stats.sent += len(mids)
+        self.stats.resent += resent
         self.stats.in_flight = len(self._in_flight)
-        return 1
+        return len(mids)
+
+    def _topic(self, etype: str) -> bytes | str:
+        """The event type's topic as bytes, or why paho would refuse it (then its events are
+        parked: retrying would wedge the whole outbox behind them)."""
+        topic = self._topics.get(etype)
+        if topic is None:
+            raw = self.event_topic(etype).encode()
+            if len(raw) > MAX_TOPIC_BYTES:
+                topic = f"ValueError: topic of {len(raw)} bytes"
+            elif b"+" in raw or b"#" in raw:
+                topic = "ValueError: Publish topic cannot contain wildcards."
+            else:
+                topic = raw
+            if len(self._topics) >= 1024:
+                self._topics.clear()  # a bound, should event types ever be unbounded
+            self._topics[etype] = topic
+        return topic
 
     def _park(self, seq: int, etype: str, env: bytes, reason: str) -> None:
         self.stats.parked += 1
         log.error("cloud: event %d (%.80s) cannot be sent, parked: %s", seq, etype, reason)
         self._acked.append(seq)  # out of the outbox with the next flush
+        self._acks_waiting.set()
         if self.on_parked is not None:
             self.on_parked(seq, etype, env, reason)
 
@@ -375,19 +488,19 @@ class Uplink:
             log.error("cloud refused event %d (reason %d)", seq, rc)
             return
         self._acked.append(seq)
+        self._acks_waiting.set()
         self.stats.acked += 1
         self.stats.in_flight = len(self._in_flight)
         self._wake.set()
 
     async def _ack_flusher(self) -> None:
+        # Wakes only when there are acknowledgements: an idle link costs no timer.
         while True:
-            await asyncio.sleep(0.05)
+            await self._acks_waiting.wait()
+            await asyncio.sleep(ACK_FLUSH_S)  # what comes meanwhile goes in the same delete
+            self._acks_waiting.clear()
             await self._flush_acked()
-            now = time.monotonic()
-            self.stats._ack_times.append((now, self.stats.acked))
-            t0, n0 = self.stats._ack_times[0]
-            if now > t0:
-                self.stats.rate = (self.stats.acked - n0) / (now - t0)
+            self.stats.note_acks()
 
     async def _flush_acked(self) -> None:
         if not self._acked:

@@ -61,6 +61,7 @@ def run(
 ) -> None:
     """Run the hub in the foreground until SIGTERM or SIGINT."""
     from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
+    from edge.hub.memory import limit_malloc_arenas, settle_after_start  # noqa: PLC0415
 
     cfg = load_config(config)
     try:
@@ -76,7 +77,9 @@ def run(
     )
 
     async def main() -> None:
+        limit_malloc_arenas()  # before the hub starts its threads
         hub = await build_hub(cfg)
+        settle_after_start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, hub.stop)

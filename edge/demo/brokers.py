@@ -36,7 +36,8 @@ def demo_broker(name: str, workdir: Path, port: int | None = None) -> Mosquitto:
         # Nothing to keep between runs: sessions live as long as the demo.
         persistence=False,
         max_queued=(MAX_QUEUED_MESSAGES, MAX_QUEUED_BYTES),
-        settings=["set_tcp_nodelay true"],
+        # `set_tcp_nodelay true` comes with edge.sim.mosquitto (nodelay=True), as in every
+        # broker the project ships.
         own_session=True,
     )
 

@@ -64,13 +64,31 @@ def parse_time(value: object, tz: tzinfo) -> datetime:
     return t
 
 
+# Type paths already checked, with their event type: a hall has a few dozen, and the
+# character-by-character check cost more than the JSON decode of a whole event.
+_TYPES: dict[str, str] = {}
+_TYPES_MAX = 1024
+
+
+def event_type_of(type_path: str) -> str:
+    """`rating/submitted` -> `rating.submitted`, or PayloadError(BAD_TOPIC) for a bad path."""
+    etype = _TYPES.get(type_path)
+    if etype is not None:
+        return etype
+    problem = type_path_problem(type_path)
+    if problem is not None:
+        raise PayloadError(BAD_TOPIC, problem)
+    if len(_TYPES) >= _TYPES_MAX:
+        _TYPES.clear()  # a device inventing types must not grow this without bound
+    etype = _TYPES[type_path] = path_to_type(type_path)
+    return etype
+
+
 def decode_event(
     device_id: str, type_path: str, payload: bytes, max_bytes: int, tz: tzinfo
 ) -> Event:
     """One device message of the generic convention -> Event (or PayloadError with a reason)."""
-    problem = type_path_problem(type_path)
-    if problem is not None:
-        raise PayloadError(BAD_TOPIC, problem)
+    etype = event_type_of(type_path)
     data = decode_object(payload, max_bytes)
     source_id = data.pop("id", None)
     if source_id is not None:
@@ -82,7 +100,7 @@ def decode_event(
     when = None
     if "time" in data:
         when = parse_time(data.pop("time"), tz)
-    return Event(path_to_type(type_path), device_id, data, when, source_id)
+    return Event(etype, device_id, data, when, source_id)
 
 
 def decode_state(payload: bytes) -> bool:

@@ -43,9 +43,10 @@ class Fanout:
     def written(self, committed: Committed) -> None:
         result = committed.result
         self.uplink.notify(result.written)
-        if self.publish_local:
-            for w in result.written:
-                self.hall.publish(f"hall/events/{type_to_path(w.event.type)}", w.envelope, 0, False)
+        if self.publish_local and result.written:
+            self.hall.publish_copies(
+                [(f"hall/events/{type_to_path(w.event.type)}", w.envelope) for w in result.written]
+            )
         self.alerts.count_drops(result.dropped)
         self.carry_out(committed.outputs)
         for w in result.written:

@@ -8,9 +8,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import msgspec
-import paho.mqtt.client as paho
 
 from edge import __version__
 from edge.config import HubConfig
@@ -85,7 +85,7 @@ class HallLink:
         c = self.cfg.cloud
         backoff = Backoff(c.backoff_min_s, c.backoff_max_s)
         while True:
-            link = MqttLink(self._options(), on_message=self._on_message)
+            link = MqttLink(self._options(), on_raw=self._on_raw)
             # Set before connecting: a persistent session's queued messages arrive right
             # behind the CONNACK, in the same read, and must find their link.
             self.link = link
@@ -127,31 +127,30 @@ class HallLink:
             return False
         return True
 
-    def _ack_for(self, link: MqttLink, msg: paho.MQTTMessage) -> Ack | None:
-        if msg.qos == 0:
-            return None
-        mid, qos = msg.mid, msg.qos
+    def publish_copies(self, messages: list[tuple[str, bytes]]) -> None:
+        """The local QoS 0 copies of a batch, in one write; lost with a closed link."""
+        link = self.link
+        if link is not None and link.is_open and self.connected.is_set():
+            link.publish_qos0(messages)
 
-        def ack() -> None:
-            # A message of a connection that has since closed is not acknowledged: the
-            # broker redelivers it to the persistent session, and the journal drops the
-            # repeat by its device id (or journals it again: at least once).
-            if link.is_open:
-                link.ack(mid, qos)
-
-        return ack
-
-    def _on_message(self, msg: paho.MQTTMessage) -> None:
+    def _on_raw(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
         link, receive = self.link, self._receive
         if link is None or receive is None:
             return
         self.received += 1
-        # paho decodes the topic lazily and strictly; a broker should refuse bad UTF-8, but
-        # the hub must not trust that.
-        raw_topic: bytes = msg._topic
-        receive(raw_topic.decode("utf-8", "replace"), bytes(msg.payload), self._ack_for(link, msg))
+        ack = None if qos == 0 else partial(_ack_if_open, link, mid, qos)
+        # A broker should refuse a topic that is not UTF-8, but the hub must not trust that.
+        receive(topic.decode("utf-8", "replace"), payload, ack)
         if self._full() and link.pause_reading():
             self.pauses += 1
+
+
+def _ack_if_open(link: MqttLink, mid: int, qos: int) -> None:
+    # A message of a connection that has since closed is not acknowledged: the broker
+    # redelivers it to the persistent session, and the journal drops the repeat by its
+    # device id (or journals it again: at least once).
+    if link.is_open:
+        link.ack(mid, qos)
 
 
 def _never() -> bool:

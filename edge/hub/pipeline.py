@@ -107,6 +107,7 @@ class JournalPipeline:
         return len(self._items) >= self.high_water
 
     async def run(self) -> None:
+        self.gate.submit(self.journal.start_checkpoints).result()
         while True:
             if not self._items:
                 self.idle.set()

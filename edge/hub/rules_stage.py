@@ -21,6 +21,10 @@ from edge.rules import RuleEngine
 log = logging.getLogger(__name__)
 
 STATE_SAVE_INTERVAL_S = 1.0
+# A large state (full windows) is saved less often: on average at most this many bytes a
+# second go to the journal for it. Whatever a later save would have held is rebuilt at
+# start-up from the events journaled after the last one.
+STATE_SAVE_BYTES_PER_S = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -55,7 +59,7 @@ class RulesStage:
     def __init__(self, engine: RuleEngine) -> None:
         self.engine = engine
         self.errors = 0
-        self._saved_at = time.monotonic()
+        self._next_save = time.monotonic() + STATE_SAVE_INTERVAL_S
 
     def decide(self, events: Sequence[JournaledEvent]) -> Verdict:
         forward: list[bool] = []
@@ -82,15 +86,18 @@ class RulesStage:
 
     def state_to_save(self, final: bool = False) -> bytes | None:
         """The engine's state when it changed, at most once a second (a 70 KB blob per
-        batch would dominate the journal's writes); at shutdown (`final`) whenever it changed.
-        Events journaled after the saved state are fed again at start-up."""
+        batch would dominate the journal's writes) and, when it is large, at most
+        `STATE_SAVE_BYTES_PER_S` on average (a full hour's window is several hundred KB);
+        at shutdown (`final`) whenever it changed. Events journaled after the saved state
+        are fed again at start-up."""
         if not self.engine.dirty:
             return None
         now = time.monotonic()
-        if not final and now - self._saved_at < STATE_SAVE_INTERVAL_S:
+        if not final and now < self._next_save:
             return None
-        self._saved_at = now
-        return self.engine.dump_state()
+        blob = self.engine.dump_state()
+        self._next_save = now + max(STATE_SAVE_INTERVAL_S, len(blob) / STATE_SAVE_BYTES_PER_S)
+        return blob
 
     def action_failed(self, cmd: Command, error: str) -> None:
         """A command a rule sent failed: the rule's own bookkeeping (retries, traces)."""

@@ -59,8 +59,9 @@ def hub_tables(
         "hall": {"id": hall_id},
         "hall_broker": {"url": hall_url},
         "cloud": {"url": cloud_url, "backoff_min_s": 0.2, "backoff_max_s": 2.0},
-        "store": {"path": "hall.db"},
         "http": {"listen": ""},
+        # Last: a caller's `extra` text (bare keys) belongs to the last table, [store].
+        "store": {"path": "hall.db"},
     }
     for change in changes:
         for name, body in change.items():

@@ -16,7 +16,7 @@ from edge.store.journal import (
 )
 from edge.store.opening import journal_path, open_journal, open_reader, renew_identity
 from edge.store.outbox import Drops, Outbox
-from edge.store.reader import JournalReader, OutboxRow, SpoolStats
+from edge.store.reader import JournalReader, SpoolStats
 from edge.store.schema import MIGRATIONS, migrate
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "Journal",
     "JournalReader",
     "Outbox",
-    "OutboxRow",
     "SpoolStats",
     "Stamped",
     "StampedBatch",

@@ -24,6 +24,7 @@ from edge import envelope
 from edge.clock import Clock, utcnow
 from edge.errors import SpoolFullError, StoreError, described
 from edge.model import Event, EventIds, JournaledEvent, is_status_like
+from edge.store.checkpoint import Checkpointer
 from edge.store.connection import Committer, connect, transaction, transaction_committed_by
 from edge.store.outbox import Drops, Outbox
 from edge.store.schema import migrate
@@ -135,6 +136,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
         self.ids = EventIds()
+        self.checkpointer = Checkpointer(self.path)
         self.closed = False
 
     @property
@@ -145,7 +147,12 @@ class Journal:
     def spool_bytes(self) -> int:
         return self.outbox.bytes
 
+    def start_checkpoints(self) -> None:
+        """WAL checkpoints on a thread of their own from now on (edge/store/checkpoint.py)."""
+        self.checkpointer.start(self.conn)
+
     def close(self) -> None:
+        self.checkpointer.stop()
         self.closed = True
         self.conn.close()
 
@@ -159,13 +166,14 @@ class Journal:
         batch = StampedBatch(received_ms=received)
         seen = self._known_sources(events)
         seq = self.last_seq
+        arrived = datetime.fromtimestamp(received / 1000, UTC)  # the time of an event without one
         for ev in events:
             key = None if ev.source_id is None else (ev.device_id, ev.source_id)
             if key is not None and key in seen:
                 batch.duplicates += 1
                 continue
             try:
-                when = ev.time or datetime.fromtimestamp(received / 1000, UTC)
+                when = ev.time or arrived
                 time_ms = int(when.timestamp() * 1000)
                 eid = self.ids.new(received)
                 env = envelope.encode(

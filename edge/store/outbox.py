@@ -96,9 +96,10 @@ class Outbox:
         return drops.by_type
 
     def delivered(self, seqs: Iterable[int]) -> None:
-        """The cloud acknowledged these: they leave the outbox."""
-        rows = [(s,) for s in seqs]
-        if not rows:
+        """The cloud acknowledged these: they leave the outbox, a run of consecutive
+        hallseqs (a drained backlog acknowledges in order) in two statements, not one per row."""
+        runs = seq_runs(seqs)
+        if not runs:
             return
         conn = self.conn
         # No fsync for this one: a deletion lost to a power cut only means the event is
@@ -109,15 +110,34 @@ class Outbox:
         sizes = gone = 0
         try:
             with transaction(conn):
-                for (s,) in rows:
-                    r = conn.execute(
-                        "DELETE FROM outbox WHERE seq=? RETURNING size", (s,)
+                for lo, hi in runs:
+                    size, n = conn.execute(
+                        "SELECT COALESCE(SUM(size),0), COUNT(*) FROM outbox"
+                        " WHERE seq BETWEEN ? AND ?",
+                        (lo, hi),
                     ).fetchone()
-                    if r is not None:
-                        sizes += r[0]
-                        gone += 1
+                    if n:
+                        conn.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (lo, hi))
+                        sizes += size
+                        gone += n
         finally:
             if self.synchronous == "full":
                 conn.execute("PRAGMA synchronous=FULL")
         self.bytes -= sizes
         self.count -= gone
+
+
+def seq_runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """[(first, last)] of the runs of consecutive numbers in `seqs`, ascending."""
+    ordered = sorted(set(seqs))
+    runs: list[tuple[int, int]] = []
+    if not ordered:
+        return runs
+    lo = prev = ordered[0]
+    for s in ordered[1:]:
+        if s != prev + 1:
+            runs.append((lo, prev))
+            lo = s
+        prev = s
+    runs.append((lo, prev))
+    return runs

@@ -17,13 +17,6 @@ from edge.store.journal import journal_identity, now_ms
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxRow:
-    seq: int
-    type: str
-    envelope: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class SpoolStats:
     backlog: int
     backlog_bytes: int
@@ -54,14 +47,15 @@ class JournalReader:
     def close(self) -> None:
         self.conn.close()
 
-    def outbox_page(self, from_seq: int, limit: int) -> list[OutboxRow]:
-        """Undelivered events from `from_seq` on, in hallseq order."""
-        rows = self.conn.execute(
+    def outbox_rows(self, from_seq: int, to_seq: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """Undelivered events with `from_seq` <= hallseq <= `to_seq`, in hallseq order, at
+        most `limit`: (seq, type, envelope) as SQLite returns them, no object per row."""
+        rows: list[tuple[int, str, bytes]] = self.conn.execute(
             "SELECT o.seq, j.type, j.envelope FROM outbox o JOIN journal j USING (seq)"
-            " WHERE o.seq >= ? ORDER BY o.seq LIMIT ?",
-            (from_seq, limit),
+            " WHERE o.seq BETWEEN ? AND ? ORDER BY o.seq LIMIT ?",
+            (from_seq, to_seq, limit),
         ).fetchall()
-        return [OutboxRow(s, t, bytes(e)) for s, t, e in rows]
+        return rows
 
     def outbox_first(self) -> int | None:
         row = self.conn.execute("SELECT MIN(seq) FROM outbox").fetchone()

@@ -5,7 +5,7 @@ limits the bytes towards it). Nothing may be lost; since there was no outage no 
 marked `resent` (docs/contract.md §7: "`resent` marks events delivered from the backlog, and
 only those") and none is sent twice.
 
-Found by bench/pipeline.py: past `Uplink.LIVE_LIMIT` (20,000) events waiting in memory the
+Found by bench/pipeline.py: past `Uplink.LIVE_LIMIT` (then 20,000) events in memory the
 uplink falls back to the outbox on disk. Up to 34830f2 it then sent them as backlog:
 marked `resent`, paced at `cloud.drain_rate` (which capped sustained throughput at
 2,000 events/s) and with duplicates; 909a2fa sends them at once and unmarked.

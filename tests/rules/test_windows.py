@@ -55,6 +55,35 @@ def test_sliding_dump_load_round_trip() -> None:
     assert again.query("a", 2, "sum") == 5 and again.query("a", 2, "max") == 3
 
 
+def test_sliding_loads_the_pairs_of_earlier_blobs() -> None:
+    w = SlidingWindow(period=60, max_items=2)
+    w.load({"a": [[1, 2], [2, 3], [3, 4]]})  # the format before packed arrays
+    assert (w.query("a", 3, "count"), w.query("a", 3, "sum"), w.query("a", 3, "min")) == (2, 7, 3)
+    again = SlidingWindow(period=60)
+    again.load(w.dump())
+    assert again.dump() == w.dump()
+    assert again.query("a", 3, "avg") == 3.5
+
+
+def test_sliding_long_run_matches_a_plain_list() -> None:
+    # Past the point where dropped items are compacted away, with both bounds at work.
+    w = SlidingWindow(period=500, max_items=700)
+    kept: list[tuple[float, float]] = []
+    for i in range(6000):
+        t, v = i * 0.5, float(i % 13)
+        w.add("k", t, v)
+        kept = [(a, b) for a, b in [*kept, (t, v)] if a > t - 500][-700:]
+        if i % 997 == 0 or i == 5999:
+            values = [b for _a, b in kept]
+            assert w.query("k", t, "count") == len(values)
+            assert w.query("k", t, "sum") == pytest.approx(sum(values))
+            assert (w.query("k", t, "min"), w.query("k", t, "max")) == (min(values), max(values))
+            again = SlidingWindow(period=500, max_items=700)
+            again.load(w.dump())
+            assert again.query("k", t, "sum") == pytest.approx(sum(values))
+            assert again.query("k", t, "last") == values[-1]
+
+
 def test_tumbling_buckets_align_on_local_time() -> None:
     w = TumblingWindow(period=3600)
     hour = 3600
