@@ -233,7 +233,11 @@ def test_a_ticket_is_announced_again_only_after_login(page: Page, hall: ConsoleH
     wait_until(lambda: calls() == before + 1, 5, f"the hub to call {ticket} again")
     page.reload()  # the session outlives a reload: the buttons come back
     page.wait_for_selector("body.authed", timeout=5_000)
-    assert page.locator('button[data-action=recall][data-counter="2"]').count() == 1
+    # The counters table is drawn from the state that follows the login check: on a busy
+    # machine (two test workers) after `body.authed`, so its button is waited for.
+    recall = 'button[data-action=recall][data-counter="2"]'
+    page.wait_for_selector(recall, timeout=5_000)
+    assert page.locator(recall).count() == 1
 
 
 def test_the_page_reconnects_when_the_hub_restarts(page: Page, hall: ConsoleHall) -> None:
