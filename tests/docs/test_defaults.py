@@ -18,6 +18,7 @@ import pytest
 from edge.config import HubConfig
 from edge.config import hub as core
 from edge.config.faces import FacesSection
+from edge.config.http import HttpSection
 from edge.config.kpi import KpiSection
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -34,6 +35,7 @@ TABLES: list[tuple[str, str, tuple[type[msgspec.Struct], ...]]] = [
     ("configuration.md", "## `[store]`", (core.StoreSection,)),
     ("configuration.md", "## `[commands]`", (core.CommandsSection,)),
     ("configuration.md", "## `[[devices]]`", (core.DeviceSection,)),
+    ("configuration.md", "## `[http]`", (HttpSection,)),
     ("kpi.md", "## Configuration `[kpi]`", (KpiSection,)),
     ("faces.md", "```toml\n[faces]", (FacesSection,)),
 ]
@@ -41,7 +43,7 @@ TABLES: list[tuple[str, str, tuple[type[msgspec.Struct], ...]]] = [
 DERIVED = {"client_id": "hall-edge-{hall id}"}
 # HubConfig fields that are sections of their own, or not keys of the file.
 NOT_KEYS = {"hall", "hall_broker", "cloud", "store", "commands", "devices", "queue", "kpi"}
-NOT_KEYS |= {"rules", "faces", "base_dir", "source"}
+NOT_KEYS |= {"rules", "faces", "http", "base_dir", "source"}
 
 
 def doc_defaults(page: str, marker: str) -> dict[str, str]:
@@ -123,6 +125,7 @@ def test_defaults_quoted_in_the_prose_are_the_schema_ones() -> None:
         "commands": core.CommandsSection,
         "kpi": KpiSection,
         "faces": FacesSection,
+        "http": HttpSection,
     }
     quoted = 0
     wrong: list[str] = []
