@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +15,7 @@ from typer._click import exceptions as click_errors
 
 from edge.cli.common import err_line
 from edge.cli.core import register_core
+from edge.cli.run_direct import direct_run
 from edge.errors import ConfigError, EdgeError
 
 # Sub-apps of the parts built on the core; each module defines `app`. They are mounted only
@@ -103,15 +104,13 @@ def run_cli(argv: Sequence[str]) -> int:
     if empty is not None:
         err_line(f"hall-edge: {empty}: no option or argument of hall-edge takes an empty value")
         return 2
+    call = _command(argv, debug)
+    if isinstance(call, int):
+        return call
     try:
-        command = build_app(_parts(argv))
-    except ModuleNotFoundError as exc:
-        if debug:
-            raise
-        err_line(f"hall-edge is incomplete ({exc}): reinstall it")
-        return 70
-    try:
-        result = command(args=list(argv), prog_name="hall-edge", standalone_mode=False)
+        result = call()
+    except typer.Exit as exc:
+        return exc.exit_code  # `fail()` in the direct run (typer turns it into a code itself)
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()  # a group without its subcommand: its help, as before
         return 2
@@ -146,6 +145,22 @@ def run_cli(argv: Sequence[str]) -> int:
         )
         return 70
     return result if isinstance(result, int) else 0
+
+
+def _command(argv: Sequence[str], debug: bool) -> Callable[[], Any] | int:
+    """What runs the command line: `hall-edge run` directly (edge/cli/run_direct.py), the
+    rest through the typer app; 70 when a part of the CLI is missing."""
+    fast = direct_run(argv)
+    if fast is not None:
+        return fast
+    try:
+        command = build_app(_parts(argv))
+    except ModuleNotFoundError as exc:
+        if debug:
+            raise
+        err_line(f"hall-edge is incomplete ({exc}): reinstall it")
+        return 70
+    return lambda: command(args=list(argv), prog_name="hall-edge", standalone_mode=False)
 
 
 def _empty_value(argv: Sequence[str]) -> str | None:
