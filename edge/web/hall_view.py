@@ -225,18 +225,26 @@ class HallView:
         """Publish the marked sections' JSON to the live streams (unchanged ones send nothing)."""
         dirty, self.dirty = self.dirty, set()
         now = self.clock()
+        # The queue and the counters both read the queue's summary: made once for both.
+        summary = self._summary(now) if dirty & {"queue", "counters"} else None
         for name in SECTIONS:
             if name in dirty:
                 try:
-                    self.live.publish(name, _json.encode(self.section_data(name, now)))
+                    data = self.section_data(name, now, summary)
+                    self.live.publish(name, _json.encode(data))
                 except Exception:
                     log.exception("console: the %s view failed", name)
 
     def state(self) -> dict[str, Any]:
         now = self.clock()
-        return {name: self.section_data(name, now) for name in SECTIONS}
+        summary = self._summary(now)
+        return {name: self.section_data(name, now, summary) for name in SECTIONS}
 
-    def section_data(self, name: str, now: datetime) -> Any:
+    def _summary(self, now: datetime) -> dict[str, Any] | None:
+        return None if self.queue is None else self.queue.summary(now)
+
+    def section_data(self, name: str, now: datetime, summary: dict[str, Any] | None) -> Any:
+        """One section's data; `summary` is the queue's at `now` (None without a queue)."""
         if name == "hall":
             local = now.astimezone(self.tz)
             return {
@@ -246,20 +254,20 @@ class HallView:
                 "day": local.date().isoformat(),
             }
         if name == "queue":
-            return self._queue(now)
+            return self._queue(now, summary)
         if name == "counters":
-            return self._counters(now)
+            return self._counters(summary)
         if name == "devices":
             return self._devices()
         if name == "ratings":
             return self._ratings()
         return self._ops()
 
-    def _queue(self, now: datetime) -> dict[str, Any]:
+    def _queue(self, now: datetime, summary: dict[str, Any] | None) -> dict[str, Any]:
         names = {s.code: (s.name_zh, s.name_en or s.name_zh) for s in self.section.services}
         services = []
-        if self.queue is not None:
-            for s in self.queue.summary(now)["services"]:
+        if self.queue is not None and summary is not None:
+            for s in summary["services"]:
                 code = s["service"]
                 services.append(
                     {
@@ -281,12 +289,12 @@ class HallView:
         ]
         return {"services": services, "recent_calls": calls}
 
-    def _counters(self, now: datetime) -> list[dict[str, Any]]:
-        if self.queue is None:
+    def _counters(self, summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+        if summary is None:
             return []
         names = {k.number: k.name or f"{k.number}号窗口" for k in self.section.counters}
         out = []
-        for k in self.queue.summary(now)["counters"]:
+        for k in summary["counters"]:
             n = k["counter"]
             served, rated = self.served.get(n, _Tally()), self.rated.get(n, _Tally())
             out.append(
