@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
-from pathlib import Path
 
 import msgspec
 
 from edge.config import HubConfig
 from edge.errors import StoreError
 from edge.model import TIMEOUT, Reply
-from edge.store import Journal
+from edge.store import Journal, journal_bytes
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +26,8 @@ def check_disk_budget(cfg: HubConfig, journal: Journal) -> None:
     budget = cfg.store.disk_max_bytes
     if budget is None:
         return
-    db = journal.path
-    used = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
-    free = shutil.disk_usage(db.parent).free
+    used = journal_bytes(journal.path)
+    free = shutil.disk_usage(journal.path.parent).free
     if used + free < budget:
         log.warning(
             "%s: store.disk_max_bytes = %d but the journal (%d bytes) and the free space"

@@ -14,7 +14,13 @@ from edge.store.journal import (
     now_ms,
     poison_letter,
 )
-from edge.store.opening import journal_path, open_journal, open_reader, renew_identity
+from edge.store.opening import (
+    journal_bytes,
+    journal_path,
+    open_journal,
+    open_reader,
+    renew_identity,
+)
 from edge.store.outbox import Drops, Outbox
 from edge.store.reader import JournalReader, SpoolStats
 from edge.store.schema import MIGRATIONS, migrate
@@ -34,6 +40,7 @@ __all__ = [
     "StampedBatch",
     "Written",
     "connect",
+    "journal_bytes",
     "journal_identity",
     "journal_path",
     "migrate",

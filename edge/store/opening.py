@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,15 @@ from edge.store.schema import migrate
 def journal_path(cfg: HubConfig) -> Path:
     """`[store] path`, relative to the config file's folder."""
     return cfg.resolve(cfg.store.path)
+
+
+def journal_bytes(path: Path) -> int:
+    """The journal's size on disk: the database file and its WAL (absent ones count 0)."""
+    total = 0
+    for file in (path, path.with_name(path.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            total += file.stat().st_size
+    return total
 
 
 def open_journal(cfg: HubConfig, clock: Clock = utcnow) -> Journal:

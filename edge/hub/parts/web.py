@@ -8,12 +8,10 @@ view's refresh) and nothing to the pipeline but a listener per committed batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from edge.config.http import listen_address
@@ -22,6 +20,7 @@ from edge.hub.health import liveness, readiness
 from edge.hub.pipeline import Committed
 from edge.model import Event
 from edge.queue import catalogue as c
+from edge.store import journal_bytes
 from edge.web.hall_view import ALERT_ACKED, REBUILD_TYPES, HallView, Sources
 from edge.web.http11 import HttpError, HttpServer
 from edge.web.live import Live
@@ -71,18 +70,10 @@ def figures(hub: Hub, kinds: Mapping[str, str], live: Live | None) -> HubFigures
         commands=commands,
         queue_waiting=waiting,
         alerts_raised=hub.alerts.raised,
-        journal_bytes=_journal_bytes(hub.journal.path),
+        journal_bytes=journal_bytes(hub.journal.path),
         http_clients=0 if live is None else live.clients,
         uptime_s=round(time.monotonic() - hub.started, 1),
     )
-
-
-def _journal_bytes(path: Path) -> int:
-    total = 0
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(OSError):
-            total += path.with_name(path.name + suffix).stat().st_size
-    return total
 
 
 class _Console:
@@ -130,7 +121,7 @@ class _Console:
             },
             "hall_broker_connected": self.hub.hall.connected.is_set(),
             "journal": {
-                "bytes": _journal_bytes(self.hub.journal.path),
+                "bytes": journal_bytes(self.hub.journal.path),
                 "budget_bytes": store.disk_max_bytes or store.spool_max_bytes,
             },
         }
