@@ -243,9 +243,7 @@ class _Connection:
             self.peer,
         )
 
-    def _head(
-        self, status: int, content_type: str, extra: list[tuple[str, str]]
-    ) -> list[tuple[str, str]]:
+    def _head(self, content_type: str, extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [
             ("content-type", content_type),
             ("x-content-type-options", "nosniff"),
@@ -254,7 +252,7 @@ class _Connection:
         ]
 
     async def _send(self, r: Response) -> None:
-        headers = self._head(r.status, r.content_type, r.headers)
+        headers = self._head(r.content_type, r.headers)
         headers.append(("content-length", str(len(r.body))))
         reason = (
             HTTPStatus(r.status).phrase.encode()
@@ -267,7 +265,7 @@ class _Connection:
         await self._write(out)
 
     async def _stream(self, s: Stream) -> None:
-        headers = self._head(200, s.content_type, [("cache-control", "no-store"), *s.headers])
+        headers = self._head(s.content_type, [("cache-control", "no-store"), *s.headers])
         try:
             await self._write(
                 self.conn.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))

@@ -19,6 +19,9 @@ from edge.web import users as u
 
 COOKIE = "hall_session"
 WINDOW_S = 60.0
+# Past this many addresses and names with failures on record, those whose last failure is
+# older than the window are forgotten: guessing many names must not grow the hub's memory.
+KEEP_KEYS = 1024
 
 
 @dataclass(slots=True)
@@ -75,12 +78,20 @@ class Sessions:
             now = time.monotonic()
             for key in (f"addr:{peer}", f"name:{name}"):
                 self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > KEEP_KEYS:
+                self._forget_before(now - WINDOW_S)
             self.refused += 1
             return None
+        now = time.monotonic()
+        # Sessions nobody used again until they expired go at the next login.
+        self._sessions = {t: s for t, s in self._sessions.items() if s.expires >= now}
         token = secrets.token_urlsafe(32)
-        session = Session(name, secrets.token_urlsafe(24), time.monotonic() + self.ttl_s)
+        session = Session(name, secrets.token_urlsafe(24), now + self.ttl_s)
         self._sessions[token] = session
         return token, session
+
+    def _forget_before(self, cutoff: float) -> None:
+        self._failures = {k: q for k, q in self._failures.items() if q and q[-1] >= cutoff}
 
     def logout(self, token: str | None) -> None:
         if token:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from edge.config import load
 from edge.errors import ConfigError
+from edge.web import sessions as sessions_module
+from edge.web.sessions import Sessions
 from edge.web.users import add_user, read_users, verify
 
 BASE = """
@@ -66,3 +69,26 @@ def test_users_file_keeps_hashes_only(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         read_users(users)
     assert info.value.key == "line 1"
+
+
+def test_failed_logins_and_expired_sessions_do_not_pile_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sessions_module, "KEEP_KEYS", 4)
+    monkeypatch.setattr(sessions_module, "WINDOW_S", 0.05)
+    users = tmp_path / "users"
+    add_user(users, "ana", "right-password")
+    s = Sessions(users, hours=1e-6, attempts_per_min=5)  # a session lasts 3.6 ms
+
+    async def scenario() -> None:
+        assert await s.login("ana", "right-password", "10.0.0.1") is not None
+        for i in range(6):  # a new name and address each time, as a guesser would
+            assert await s.login(f"guess-{i}", "x", f"10.0.1.{i}") is None
+            await asyncio.sleep(0.06)
+        assert await s.login("ana", "right-password", "10.0.0.1") is not None
+
+    asyncio.run(scenario())
+    # Only the last guess's two keys are within the window when the bound is passed.
+    assert len(s._failures) <= 4
+    assert len(s._sessions) == 1, "the expired first session went at the second login"
+    assert s.refused == 6
