@@ -4,8 +4,6 @@ stops feeding the watchdog and /healthz turns 503 with the reason, at the same t
 from __future__ import annotations
 
 import asyncio
-import http.client
-import json
 import socket
 from pathlib import Path
 
@@ -15,16 +13,7 @@ from edge.config import load
 from edge.hub.build import build_hub
 from edge.sim.mosquitto import Mosquitto, free_port
 from tests.support.hall import write_config
-
-
-def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read())
-    finally:
-        conn.close()
+from tests.web.site import Site
 
 
 def test_watchdog_stops_when_healthz_fails(
@@ -34,6 +23,7 @@ def test_watchdog_stops_when_healthz_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     port = free_port()
+    site = Site(port)
     cfg = write_config(
         tmp_path / "hall.toml",
         hall_broker.url,
@@ -61,7 +51,7 @@ def test_watchdog_stops_when_healthz_fails(
             await asyncio.wait_for(hub.hall.connected.wait(), 15)
             await asyncio.sleep(1.2)
             assert len(pings()) >= 2, "fed while alive"
-            assert (await asyncio.to_thread(_get, port, "/healthz"))[0] == 200
+            assert (await asyncio.to_thread(site.json, "GET", "/healthz"))[0] == 200
             journal = hub.task("journal")
             assert journal is not None
             journal.cancel()
@@ -69,9 +59,9 @@ def test_watchdog_stops_when_healthz_fails(
             pings()  # whatever was sent before the task ended
             await asyncio.sleep(1.5)
             assert pings() == [], "no watchdog ping once the journal task is gone"
-            status, body = await asyncio.to_thread(_get, port, "/healthz")
+            status, body = await asyncio.to_thread(site.json, "GET", "/healthz")
             assert status == 503 and "journal task is not running" in str(body["reason"])
-            status, body = await asyncio.to_thread(_get, port, "/readyz")
+            status, body = await asyncio.to_thread(site.json, "GET", "/readyz")
             assert status == 503
         finally:
             hub.stop()
