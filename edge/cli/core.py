@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 from collections.abc import Mapping
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -15,8 +11,9 @@ from zoneinfo import ZoneInfo
 import typer
 
 from edge.cli.common import CONFIG_OPTION, console, fail, load_config
+from edge.cli.hub_run import LogLevel, run_hub
 from edge.cli.listing import FORMAT_OPTION, Column, Format, show
-from edge.errors import ConfigError, EdgeError
+from edge.errors import EdgeError
 from edge.store import JournalReader, journal_path, open_reader, renew_identity
 
 
@@ -25,13 +22,6 @@ def _reader(cfg_path: Path) -> JournalReader:
         return open_reader(load_config(cfg_path))
     except EdgeError as exc:
         fail(str(exc))
-
-
-class LogLevel(StrEnum):
-    debug = "debug"
-    info = "info"
-    warning = "warning"
-    error = "error"
 
 
 def journal_show(config: CONFIG_OPTION = Path("hall.toml")) -> None:
@@ -60,39 +50,9 @@ def run(
     ] = LogLevel.info,
 ) -> None:
     """Run the hub in the foreground until SIGTERM or SIGINT."""
-    from edge.hub.build import build_hub, check_config  # noqa: PLC0415 - heavy imports
-    from edge.hub.memory import limit_malloc_arenas, settle_after_start  # noqa: PLC0415
-
-    cfg = load_config(config)
-    try:
-        # The whole config first, as `config check` does it: a mistake is reported
-        # before the journal (or anything else) is created.
-        check_config(cfg)
-    except EdgeError as exc:
-        fail(str(exc), code=2)
-    logging.basicConfig(
-        level=log_level.value.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,  # python-escpos calls basicConfig() when imported
-    )
-
-    async def main() -> None:
-        limit_malloc_arenas()  # before the hub starts its threads
-        hub = await build_hub(cfg)
-        settle_after_start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, hub.stop)
-        await hub.run()
-
-    try:
-        asyncio.run(main())
-    except ConfigError as exc:
-        # A config (or profile, or device setting) mistake: exit 2, which the systemd
-        # unit does not restart; restarting cannot fix the file.
-        fail(str(exc), code=2)
-    except EdgeError as exc:
-        fail(str(exc), code=1)
+    code = run_hub(config, log_level)  # the same run as the direct one (edge/cli/hub_run.py)
+    if code:
+        raise typer.Exit(code)
 
 
 def config_check(
