@@ -10,6 +10,8 @@ from pathlib import Path
 # Runs the COMMIT somewhere the event loop does not wait on it (the hub: a thread).
 Committer = Callable[[Callable[[], None]], Awaitable[None]]
 
+READER_CACHE_KIB = 512
+
 
 def connect(
     path: str | Path, synchronous: str = "full", readonly: bool = False
@@ -22,6 +24,11 @@ def connect(
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA busy_timeout=5000")
+    if readonly:
+        # SQLite's default page cache is 2 MB per connection, and a reader's fills up with
+        # pages it reads once (an outbox page, a day's scan for the KPIs): kept small, the
+        # hub's readers cost 0.5 MB each; what they read again is in the OS's cache anyway.
+        conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
     return conn
 
 
