@@ -253,6 +253,7 @@ class MqttLink:
         self._awaiting: set[int] = set()  # QoS 1 publishes of ours without a PUBACK yet
         self._acks = bytearray()
         self._acks_due = False
+        self._write_due = False
         self._set_callbacks(on_message, on_publish, on_raw)
         self._connected: asyncio.Future[bool] = self._loop.create_future()
         self.closed: asyncio.Future[str] = self._loop.create_future()
@@ -339,7 +340,24 @@ class MqttLink:
             self._loop.remove_writer(sock)
 
     def _on_register_write(self, _c: paho.Client, _u: Any, sock: Any) -> None:
-        self._in_loop(self._add_writer, sock)
+        self._in_loop(self._write_soon, sock)
+
+    def _write_soon(self, sock: Any) -> None:
+        # What is queued in this loop turn goes out at its end, in one send, without asking
+        # epoll first: registering a writer for every packet cost two epoll_ctl calls and a
+        # wake-up per write (about 8 % of the hub's time at 1,000 events/s, py-spy). A
+        # writer is registered only when the socket's buffer is full.
+        if not self._write_due:
+            self._write_due = True
+            self._loop.call_soon(self._write_queued, sock)
+
+    def _write_queued(self, sock: Any) -> None:
+        self._write_due = False
+        if self.client._sock is not sock:
+            return  # the connection closed (or reconnected) meanwhile
+        self._write()
+        if self.client.want_write():
+            self._add_writer(sock)  # the rest when the socket can take it
 
     def _add_writer(self, sock: Any) -> None:
         with contextlib.suppress(ValueError, OSError):

@@ -70,7 +70,7 @@ class StoreSection(Section, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     path: str = "hall.db"
     synchronous: Literal["full", "normal"] = "full"
     batch_max_rows: int = 500
-    batch_linger_ms: float = 2.0  # wait this long for more events before a small commit
+    batch_linger_ms: float = 0.0  # wait this long for more events before a small commit
     spool_max_bytes: int = 1 << 30
     spool_max_age_days: float = 14.0  # undelivered status-like events older than this go
     journal_days: int = 400  # delivered events stay this long for queue rebuild and KPIs
