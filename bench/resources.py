@@ -75,13 +75,16 @@ def hub_in(folder: Path, hall_url: str, cloud_url: str, devices: int, code: Path
 
 def startup(config: Path, cloud_up: bool, code: Path = ROOT) -> dict[str, float]:
     """Median of 3 starts: seconds to the "ready" line and to the links connected (the hall
-    link only when the cloud is away)."""
+    link only when the cloud is away); and the first start's alone: on a prefilled backlog
+    that one replays every event into the rules' state (`Journal.write_batch` saves none),
+    the later ones start from the state the first saved at its stop, as a hub that ran
+    through the outage would (it saves its rule state every second or so)."""
     ready, linked = [], []
     for i in range(3):
         hub = HubRun(config, code=code)
         hub.log = config.parent / f"start-{i}.log"
         hub.start()
-        ready.append(hub.wait_log(" ready: "))
+        ready.append(hub.wait_log(" ready: ", timeout=600))
         if cloud_up:
             linked.append(hub.wait_connected())
         else:
@@ -90,6 +93,7 @@ def startup(config: Path, cloud_up: bool, code: Path = ROOT) -> dict[str, float]
     return {
         "ready_s": round(statistics.median(ready), 2),
         "connected_s": round(statistics.median(linked), 2),
+        "first_ready_s": round(ready[0], 2),
     }
 
 
@@ -316,26 +320,29 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
         ],
     )
     print_table(
-        "start-up (median of 3): exec → ready / → links connected",
-        ["case", "ready s", "connected s"],
+        "start-up (median of 3): exec → ready / → links connected; the first start alone",
+        ["case", "ready s", "connected s", "first start, ready s"],
         [
             [
                 "hub, 1 device",
                 out["startup_1_device"]["ready_s"],
                 out["startup_1_device"]["connected_s"],
+                out["startup_1_device"].get("first_ready_s", "-"),
             ],
             [
                 "hub, 200 devices",
                 out["startup_200_devices"]["ready_s"],
                 out["startup_200_devices"]["connected_s"],
+                out["startup_200_devices"].get("first_ready_s", "-"),
             ],
             [
                 f"hub, {args.backlog:,} waiting (cloud away)",
                 out["startup_with_backlog"]["ready_s"],
                 out["startup_with_backlog"]["connected_s"],
+                out["startup_with_backlog"].get("first_ready_s", "-"),
             ],
-            ["relay (baseline)", "-", out["startup_relay_s"]],
-            ["python -c 'import paho.mqtt.client'", out["python_import_paho_s"], "-"],
+            ["relay (baseline)", "-", out["startup_relay_s"], "-"],
+            ["python -c 'import paho.mqtt.client'", out["python_import_paho_s"], "-", "-"],
         ],
     )
 

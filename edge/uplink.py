@@ -107,9 +107,11 @@ class _Drain:
 RESENT_PREFIX = envelope.mark_resent(b"{")
 # A command subscription not granted in this time: the connection is made again.
 SUBACK_S = 10.0
-# Outbox rows read with one query: 2,000 (~0.8 MB) keep the drain's reads a small share of
-# its time; the next page is read on the reader's thread while this one is sent.
-PAGE_ROWS = 2000
+# Outbox rows read with one query: 1,000 (~0.4 MB, and the page read ahead as much) keep
+# the drain's reads a small share of its time; the next page is read on the reader's
+# thread while this one is sent. 2,000 drained no faster and held 1 MB more at the peak
+# of hub.sh's burst (docs/performance.md).
+PAGE_ROWS = 1000
 # A paced backlog goes out in runs of this many events (at the shipped 2,000/s one wake-up
 # every 16 ms, not one per event); a live event is never held back by it.
 PACED_RUN = 32
@@ -122,8 +124,9 @@ class Uplink:
     """Owns the connection to the cloud broker; the hub supervises its `run`."""
 
     # Events kept in memory for the live stream before falling back to disk: 20,000 held
-    # about 12 MB of envelopes in a burst (docs/performance.md, issue #18 round 2).
-    LIVE_LIMIT = 2_000
+    # about 12 MB of envelopes in a burst (docs/performance.md, issue #18 round 2); past
+    # 1,000 (the in-flight window) a queue only adds memory, the outbox has them anyway.
+    LIVE_LIMIT = 1_000
     # A backlog has at most 1/BACKLOG_SHARE of the window in flight, the rest is kept for
     # live events: what is in flight is what a live event queues behind at the cloud
     # broker. bench/backlog.py, unpaced: live p50 43-62 ms with 250 of 1,000, 179-246 ms
