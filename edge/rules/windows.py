@@ -41,8 +41,12 @@ class _Series:
         self.head += 1
 
     def compact(self) -> None:
-        # Dropped items stay in the arrays until they are half of them: O(1) amortised.
-        if self.head > 1024 and self.head * 2 > len(self.times):
+        # Dropped items stay in the arrays until they are an eighth of them: O(1) amortised
+        # (a move of the live part every len/8 drops). At a half, a window at its
+        # `max_items` bound held twice that in memory (an array keeps its allocation while
+        # at least half of it is in use): 1,000,000 ratings left the default pack's
+        # 12-counter window at 4.3 MB instead of 2.2.
+        if self.head > 1024 and self.head * 8 > len(self.times):
             del self.times[: self.head]
             del self.values[: self.head]
             self.head = 0

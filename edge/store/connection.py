@@ -11,6 +11,10 @@ from pathlib import Path
 Committer = Callable[[Callable[[], None]], Awaitable[None]]
 
 READER_CACHE_KIB = 512
+# The writer's pages that matter are few (the newest leaves of each table and index, the
+# devices table, the outbox's oldest rows being deleted); a scan at start-up (the outbox's
+# size) would otherwise fill SQLite's default 2 MB with pages read once.
+WRITER_CACHE_KIB = 1024
 
 
 def connect(
@@ -23,6 +27,7 @@ def connect(
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
     conn.execute("PRAGMA busy_timeout=5000")
     if readonly:
         # SQLite's default page cache is 2 MB per connection, and a reader's fills up with
