@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from edge.clock import Clock, utcnow
 from edge.config import HubConfig
+from edge.drivers.profile_schema import Profile
 from edge.drivers.profiles import ProfileSet, load_profiles
 from edge.drivers.registry import build_codec, build_driver
 from edge.hub.alerts import Alerts
@@ -31,6 +32,7 @@ from edge.hub.parts.queue import attach_queue
 from edge.hub.parts.rules import attach_rules, rules_stage
 from edge.hub.parts.web import attach_web
 from edge.hub.pipeline import JournalPipeline
+from edge.hub.rating_check import check_rating_timeout
 from edge.hub.rules_stage import RulesStage
 from edge.hub.side_writes import CommandLog, DeviceLog
 from edge.hub.startup import check_disk_budget, finish_interrupted_commands
@@ -172,8 +174,10 @@ def check_config(cfg: HubConfig) -> list[str]:
     notes: list[str] = []
     profiles = _profiles(cfg)
     kinds: dict[str, int] = {}
+    of_device: dict[str, Profile] = {}
     for i, dev in enumerate(cfg.devices):
         profile = profiles.get_profile(dev.profile, cfg.source, f"devices[{i}] ({dev.id}).profile")
+        of_device[dev.id] = profile
         # Builds nothing that runs: settings are validated the way the hub will read them.
         if (
             build_codec(dev, profile, cfg.source, f"devices[{i}] ({dev.id})") is None
@@ -182,6 +186,7 @@ def check_config(cfg: HubConfig) -> list[str]:
             build_driver(dev, profile, _NoPort(), file=cfg.source, where=f"devices[{i}] ({dev.id})")
         kinds[str(profile.kind)] = kinds.get(str(profile.kind), 0) + 1
     notes.append("devices: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
+    check_rating_timeout(cfg, of_device)
     if cfg.rules.enabled:
         rs = ruleset_for(cfg)
         check_one_announcer(cfg, rs)
