@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from edge.config import HubConfig
 from edge.doctor.context import Context
 from edge.doctor.result import Check, fail, ok, warn
-from edge.store import journal_path
+from edge.store import journal_bytes, journal_path
 
 
 def _size(n: float) -> str:
@@ -49,17 +48,18 @@ def check_disk(ctx: Context) -> Check:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     usage = shutil.disk_usage(folder)
-    used = sum(
-        p.stat().st_size
-        for p in (journal, Path(f"{journal}-wal"))
-        if p.exists() and os.access(p, os.R_OK)
-    )
+    try:
+        used = journal_bytes(journal)  # the hub's own count (edge/store/opening.py)
+        size = _size(used)
+    except PermissionError:
+        # The doctor run by another user than the hub's, on a folder it may not enter.
+        used, size = 0, f"not readable by this user (in {journal.parent})"
     budget = ctx.cfg.store.spool_max_bytes
     # What the journal may still grow by before the spool policy drops events.
     need = max(0, budget - used)
     detail = (
         f"{_size(usage.free)} free on {folder}, spool budget {_size(budget)} "
-        f"(store.spool_max_bytes), journal {_size(used)}"
+        f"(store.spool_max_bytes), journal {size}"
     )
     if usage.free < need:
         return fail(
