@@ -193,12 +193,12 @@ class Cluster:
         while time.monotonic() < deadline:
             if node.pid == 0 or not alive(node.pid):
                 node.pid = _read_pid(node.pid_file)
-            if node.pid and alive(node.pid) and _accepts(node.mqtt_port):
+            if node.pid and alive(node.pid) and accepts(node.mqtt_port):
                 return
             time.sleep(0.1)
         raise DevClusterError(
             f"node {node.name} did not come up within {timeout:.0f} s; "
-            f"see {Path(node.base) / 'log'}"
+            f"see {Path(node.base) / 'log'}; its console said: {_tail(node)}"
         )
 
     def join(self, node: Node, to: Node) -> None:
@@ -223,11 +223,32 @@ class Cluster:
             _wait_gone(node.pid, 30.0)
 
     def restart(self, node: Node, timeout: float = 90.0) -> None:
-        """Start a killed node again with its data: it rejoins the cluster by itself."""
-        self.launch(node)
-        node.pid = 0
-        self.await_node(node, timeout)
+        """Start a killed node again with its data: it rejoins the cluster by itself.
+
+        A boot that has not opened the MQTT listener in `timeout` is killed and tried once
+        more: a clean-clone CI run saw a restarted node stay alive without ever listening,
+        and every later test of the session then found it refusing connections."""
+        for attempt in (1, 2):
+            self.launch(node)
+            node.pid = 0
+            try:
+                self.await_node(node, timeout)
+                break
+            except DevClusterError:
+                if attempt == 2:
+                    raise
+                node.pid = node.pid or _read_pid(node.pid_file)
+                self.kill(node)
         self.save()
+
+
+def _tail(node: Node, lines: int = 8) -> str:
+    """The end of a node's console log, for an error that outlives the test's temp dir."""
+    try:
+        text = (Path(node.base) / "log" / "console.log").read_text("utf-8", "replace")
+    except OSError:
+        return "(no console log)"
+    return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
 
 
 def alive(pid: int) -> bool:
@@ -252,7 +273,8 @@ def _read_pid(path: Path) -> int:
         return 0
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
+    """Whether something listens on the loopback port (a node's MQTT listener is up)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
