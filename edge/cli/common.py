@@ -7,22 +7,16 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from edge.cli.hub_run import err_line
 from edge.config import HubConfig, load
 from edge.errors import EdgeError
 
 console = Console()
-err_console = Console(stderr=True)
 
 CONFIG_OPTION = Annotated[
     Path, typer.Option("--config", "-c", help="The hub config file (TOML).", show_default=True)
 ]
-
-
-def err_line(message: str) -> None:
-    """One red `error:` line on stderr (never folded, whatever the terminal's width)."""
-    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -28,8 +28,8 @@ class LogLevel(StrEnum):
 
 
 def err_line(message: str) -> None:
-    """One `error:` line on stderr, red on a terminal: the form of the typer commands'
-    (edge/cli/common.py) without rich."""
+    """One `error:` line on stderr, red on a terminal, never folded: every command's
+    (edge/cli/common.py passes it on), without rich."""
     red = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
     head = "\x1b[31merror:\x1b[0m" if red else "error:"
     print(f"{head} {message}", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from edge.cli.common import err_line
+from edge.cli.hub_run import err_line
 from edge.cli.listing import FORMAT_OPTION, Column, Format, show
 from edge.config import HubConfig, load
 from edge.errors import ConfigError, EdgeError, PayloadError, StoreError

@@ -12,9 +12,8 @@ import typer
 # Typer 0.2x carries its own copy of click: its usage errors are these, not click's.
 from typer._click import exceptions as click_errors
 
-from edge.cli.common import err_line
 from edge.cli.core import register_core
-from edge.cli.hub_run import guarded
+from edge.cli.hub_run import err_line, guarded
 
 # Sub-apps of the parts built on the core; each module defines `app`. They are mounted only
 # when needed: `hall-edge run` (the hub under systemd) would otherwise load numpy, Pillow
