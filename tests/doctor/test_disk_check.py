@@ -11,23 +11,13 @@ import edge.doctor.storage as storage
 from edge.config import load
 from edge.doctor.context import Context
 from edge.install.layout import Layout
-
-HALL = """
-[hall]
-id = "h1"
-[hall_broker]
-url = "mqtt://127.0.0.1:1"
-[cloud]
-url = "mqtt://127.0.0.1:2"
-[store]
-path = "{db}"
-spool_max_bytes = 10_000_000
-"""
+from edge.sim.hall_config import hub_tables, write_hall_toml
 
 
 def _context(tmp_path: Path) -> Context:
-    path = tmp_path / "hall.toml"
-    path.write_text(HALL.format(db=tmp_path / "hall.db"), "utf-8")
+    store = {"store": {"path": str(tmp_path / "hall.db"), "spool_max_bytes": 10_000_000}}
+    tables = hub_tables("mqtt://127.0.0.1:1", "mqtt://127.0.0.1:2", "h1", store)
+    path = write_hall_toml(tmp_path / "hall.toml", tables)
     return Context(config_path=path, layout=Layout(tmp_path), cfg=load(path))
 
 

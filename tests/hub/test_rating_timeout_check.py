@@ -11,41 +11,21 @@ import pytest
 from edge.config import load
 from edge.errors import ConfigError
 from edge.hub.build import check_config
+from edge.sim.hall_config import Tables, hub_tables, write_hall_toml
 
-HALL = """
-[hall]
-id = "h1"
-[hall_broker]
-url = "mqtt://127.0.0.1:1"
-[cloud]
-url = "mqtt://127.0.0.1:2"
-
-[[devices]]
-id = "pad-1"
-profile = "{profile}"
-settings = {{ {settings} }}
-
-[queue]
-rating_timeout_s = {timeout}
-[[queue.services]]
-code = "payment"
-letter = "A"
-name_zh = "缴费"
-
-[[queue.counters]]
-number = 1
-services = ["payment"]
-rating_pad = "pad-1"
-"""
-
-RS485 = ("rating-pad-485", 'port = "/dev/ttyUSB1", address = 1')
-MODBUS = ("rating-pad-modbus", 'port = "/dev/ttyUSB1", address = 1')
+RS485 = ("rating-pad-485", {"port": "/dev/ttyUSB1", "address": 1})
+MODBUS = ("rating-pad-modbus", {"port": "/dev/ttyUSB1", "address": 1})
 
 
-def _check(tmp_path: Path, pad: tuple[str, str], timeout: float) -> list[str]:
-    path = tmp_path / "hall.toml"
-    path.write_text(HALL.format(profile=pad[0], settings=pad[1], timeout=timeout), "utf-8")
-    return check_config(load(path))
+def _check(tmp_path: Path, pad: tuple[str, dict[str, object]], timeout: float) -> list[str]:
+    queue: Tables = {
+        "queue": {"rating_timeout_s": timeout},
+        "queue.services": [{"code": "payment", "letter": "A", "name_zh": "缴费"}],
+        "queue.counters": [{"number": 1, "services": ["payment"], "rating_pad": "pad-1"}],
+    }
+    tables = hub_tables("mqtt://127.0.0.1:1", "mqtt://127.0.0.1:2", "h1", queue)
+    device = {"id": "pad-1", "profile": pad[0], "settings": pad[1]}
+    return check_config(load(write_hall_toml(tmp_path / "hall.toml", tables, [device])))
 
 
 @pytest.mark.parametrize("timeout", [300, 255.6, 4])
