@@ -54,6 +54,13 @@ def _ulid_text(value: int) -> str:
     return base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)[6:].decode()
 
 
+# The last two digits of an id (its low 10 bits), by value: ids made in one millisecond
+# differ only there, bar a carry every 1,024.
+_LAST_TWO = tuple(
+    a + b for a in "0123456789ABCDEFGHJKMNPQRSTVWXYZ" for b in "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+
 class EventIds:
     """Sortable unique ids (ULID layout: 48-bit ms time + 80-bit counter/random).
 
@@ -64,6 +71,11 @@ class EventIds:
     def __init__(self) -> None:
         self._last_ms = -1
         self._last_rand = 0
+        # The first 24 digits of the last id and the value (id >> 10) they spell: a batch's
+        # ids share them, so each id costs a lookup and a join, not a base32 encoding
+        # (which was 5 % of the hub's time in a burst).
+        self._head_of = -1
+        self._head = ""
 
     def new(self, now_ms: int | None = None) -> str:
         ms = int(_time.time() * 1000) if now_ms is None else now_ms
@@ -73,7 +85,12 @@ class EventIds:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
         self._last_ms, self._last_rand = ms, rand
-        return _ulid_text((ms << 80) | rand)
+        value = (ms << 80) | rand
+        high = value >> 10
+        if high != self._head_of:
+            self._head_of = high
+            self._head = _ulid_text(value)[:24]
+        return self._head + _LAST_TWO[value & 1023]
 
 
 @dataclass(frozen=True, slots=True)

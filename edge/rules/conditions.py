@@ -4,7 +4,9 @@ The expression language is simpleeval's (a kept library: no `eval`, no parser of
 At load every expression is parsed to an AST and checked: only known names, known
 functions, declared params and existing window ids; no dunder access. Per event the engine
 evaluates the pre-parsed AST with `Evaluator`, a simpleeval evaluator whose names are the
-event (`data`, `type`, `device_id`...) and whose functions are a short whitelist.
+event (`data`, `type`, `device_id`...) and whose functions are a short whitelist; each
+expression is also compiled at load into closures that do the same per node without the
+walk (edge/rules/compiled.py), and that is what runs per event.
 
 Two changes to simpleeval's defaults, both for event data:
 - `data.level` reads the mapping key first (event fields are mapping keys, not attributes),
@@ -32,9 +34,11 @@ from simpleeval import (
     EvalWithCompoundTypes,
     FeatureNotAvailable,
     InvalidExpression,
+    NameNotDefined,
 )
 
 from edge.errors import EdgeError
+from edge.rules.compiled import SAFE_RESULT_TYPES, Compiled, compile_node
 
 # Names every expression may use; `vars` of a rule are added in order.
 EVENT_NAMES = frozenset(
@@ -73,9 +77,6 @@ ALLOWED_ATTRS: dict[type | None, set[str]] = {
 _DISALLOWED_PREFIXES = tuple(DISALLOW_PREFIXES)
 _DISALLOWED_METHODS = frozenset(DISALLOW_METHODS)
 
-# Results that need no recursive safety check (simpleeval checks every node's value).
-_SAFE_RESULT_TYPES = frozenset({int, float, str, bool, type(None), datetime, date})
-
 
 class ExprError(EdgeError, ValueError):
     """An expression is not acceptable; the message says why (the loader adds file and line)."""
@@ -91,10 +92,12 @@ class MissingField(InvalidExpression):  # type: ignore[misc]
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Expr:
-    """One parsed expression: its source (for messages and traces) and its AST."""
+    """One parsed expression: its source (for messages and traces), its AST and the
+    closures compiled from it."""
 
     source: str
     node: ast.AST
+    compiled: Compiled
 
 
 class Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
@@ -113,7 +116,13 @@ class Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
         self.names = names
         self._max_count = 0
         self.expr = expr.source
-        return self._eval(expr.node)
+        return expr.compiled(self, names)
+
+    def name_missing(self, name: str) -> Any:
+        """A name the event's names lack: a whitelisted function, or simpleeval's error."""
+        if name in self.functions:
+            return self.functions[name]
+        raise NameNotDefined(name, self.expr)
 
     def _eval(self, node: ast.AST) -> Any:
         # simpleeval's own _eval, with the per-node safety check skipped for plain values
@@ -123,7 +132,7 @@ class Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
         except KeyError:
             raise FeatureNotAvailable(f"{type(node).__name__} is not available") from None
         result = handler(node)
-        if type(result) not in _SAFE_RESULT_TYPES and id(result) not in self.trusted_ids:
+        if type(result) not in SAFE_RESULT_TYPES and id(result) not in self.trusted_ids:
             for trusted in self.trusted:
                 if result is trusted:
                     return result
@@ -131,15 +140,19 @@ class Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
         return result
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
-        attr = node.attr
-        if attr.startswith(_DISALLOWED_PREFIXES) or attr in _DISALLOWED_METHODS:
-            raise FeatureNotAvailable(f"access to '{attr}' is not allowed")
         base = node.value
         if type(base) is ast.Name and base.id in self.names:
             # `data.x`, `params.x`: the names are the event's own values (no safety walk).
-            obj = self.names[base.id]
-        else:
-            obj = self._eval(base)
+            return self.attribute(self.names[base.id], node.attr)
+        if node.attr.startswith(_DISALLOWED_PREFIXES) or node.attr in _DISALLOWED_METHODS:
+            raise FeatureNotAvailable(f"access to '{node.attr}' is not allowed")
+        return self.attribute(self._eval(base), node.attr)
+
+    def attribute(self, obj: Any, attr: str) -> Any:
+        """`obj.attr` as conditions see it: a mapping's key first, a few read-only methods,
+        and per type only the attributes `allowed_attrs` lists."""
+        if attr.startswith(_DISALLOWED_PREFIXES) or attr in _DISALLOWED_METHODS:
+            raise FeatureNotAvailable(f"access to '{attr}' is not allowed")
         if type(obj) is dict or isinstance(obj, Mapping):
             if attr in obj:
                 return obj[attr]
@@ -188,7 +201,8 @@ def parse(source: str) -> Expr:
         raise ExprError(f"a valid expression ({exc.msg})") from None
     if len(module.body) != 1 or not isinstance(module.body[0], ast.Expr):
         raise ExprError("one expression (no assignment, no second statement)")
-    return Expr(source=text, node=module.body[0].value)
+    node = module.body[0].value
+    return Expr(source=text, node=node, compiled=compile_node(node))
 
 
 @dataclass(frozen=True, slots=True)

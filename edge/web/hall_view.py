@@ -67,7 +67,9 @@ class _Tally:
 class _Device:
     last_event: datetime | None = None
     last_type: str | None = None
-    health: dict[str, Any] = field(default_factory=dict)
+    # The data of its latest status event, filtered for the console when a page is drawn:
+    # a busy printer reports many times between two refreshes.
+    status: Mapping[str, Any] | None = None
     dead: deque[float] = field(default_factory=deque)  # monotonic times of dead letters
 
 
@@ -137,7 +139,7 @@ class HallView:
         dev.last_event, dev.last_type = event.time, event.type
         if event.type.endswith(".status") and event.device_id != "hub":
             # A device's own health report (printer paper, robot battery): its latest word.
-            dev.health = {k: v for k, v in event.data.items() if _health_value(v)}
+            dev.status = event.data
         self.dirty.add("devices")
         handler = self._handlers.get(event.type)
         if handler is not None:
@@ -333,7 +335,9 @@ class HallView:
                     if dev.last_event is None
                     else dev.last_event.astimezone(self.tz).isoformat(timespec="seconds"),
                     "last_event_type": dev.last_type,
-                    "health": dev.health,
+                    "health": {}
+                    if dev.status is None
+                    else {k: v for k, v in dev.status.items() if _health_value(v)},
                     "dead_letters_1h": len(dev.dead),
                 }
             )
