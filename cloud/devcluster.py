@@ -16,6 +16,7 @@ import concurrent.futures
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -198,7 +199,7 @@ class Cluster:
             time.sleep(0.1)
         raise DevClusterError(
             f"node {node.name} did not come up within {timeout:.0f} s; "
-            f"see {Path(node.base) / 'log'}; its console said: {_tail(node)}"
+            f"see {Path(node.base) / 'log'}; {_tail(node)}"
         )
 
     def join(self, node: Node, to: Node) -> None:
@@ -227,28 +228,74 @@ class Cluster:
 
         A boot that has not opened the MQTT listener in `timeout` is killed and tried once
         more: a clean-clone CI run saw a restarted node stay alive without ever listening,
-        and every later test of the session then found it refusing connections."""
-        for attempt in (1, 2):
-            self.launch(node)
-            node.pid = 0
-            try:
-                self.await_node(node, timeout)
-                break
-            except DevClusterError:
-                if attempt == 2:
-                    raise
-                node.pid = node.pid or _read_pid(node.pid_file)
-                self.kill(node)
+        and every later test of the session then found it refusing connections. A node
+        that fails both boots is rebuilt (`rebuild`): a full test run saw one hang twice,
+        and every later test lost three minutes to it."""
+        failed = ""
+        for _attempt in (1, 2):
+            failed = self._boot(node, timeout)
+            if not failed:
+                self.save()
+                return
+        try:
+            self.rebuild(node, timeout)
+        except DevClusterError as exc:
+            raise DevClusterError(f"{exc}; before the rebuild: {failed}") from None
         self.save()
+
+    def is_up(self, node: Node) -> bool:
+        return bool(node.pid) and alive(node.pid) and accepts(node.mqtt_port)
+
+    def _boot(self, node: Node, timeout: float) -> str:
+        """Launch and wait; "" when the node is up, else why not (the node is killed)."""
+        self.launch(node)
+        node.pid = 0
+        try:
+            self.await_node(node, timeout)
+        except DevClusterError as exc:
+            node.pid = node.pid or _read_pid(node.pid_file)
+            self.kill(node)
+            return str(exc)
+        return ""
+
+    def rebuild(self, node: Node, timeout: float = 90.0) -> None:
+        """A stopped node made again from nothing: the cluster forgets it, its data goes,
+        and it boots empty and joins a running peer. Quorum queues declared before keep
+        their other members; those declared after have one on every node again."""
+        peers = [
+            n
+            for n in self.nodes
+            if n is not node and n.pid and alive(n.pid) and accepts(n.mqtt_port)
+        ]
+        if not peers:
+            raise DevClusterError(f"node {node.name}: no running peer to rebuild it from")
+        if node.pid and alive(node.pid):
+            self.kill(node)
+        self.ctl(peers[0], "forget_cluster_node", node.name, timeout=120)
+        data = Path(node.base) / "mnesia"
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True, exist_ok=True)
+        self.launch(node)
+        node.pid = 0
+        self.await_node(node, timeout)
+        self.join(node, peers[0])
+        self.await_node(node, timeout)
 
 
 def _tail(node: Node, lines: int = 8) -> str:
-    """The end of a node's console log, for an error that outlives the test's temp dir."""
-    try:
-        text = (Path(node.base) / "log" / "console.log").read_text("utf-8", "replace")
-    except OSError:
-        return "(no console log)"
-    return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+    """The end of a node's console log and of its own log, for an error that outlives the
+    test's temp dir (the console stops at "Starting broker..."; the log says at what)."""
+    log_dir = Path(node.base) / "log"
+    parts = []
+    for name, label in (("console.log", "its console said"), (f"{node.name}.log", "its log")):
+        try:
+            text = (log_dir / name).read_text("utf-8", "replace")
+        except OSError:
+            parts.append(f"{label}: (no {name})")
+            continue
+        tail = [line.strip()[:300] for line in text.splitlines()[-lines:] if line.strip()]
+        parts.append(f"{label}: " + " | ".join(tail))
+    return "; ".join(parts)
 
 
 def alive(pid: int) -> bool:
