@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from simpleeval import DISALLOW_FUNCTIONS, FeatureNotAvailable
+from simpleeval import DISALLOW_FUNCTIONS, DISALLOW_METHODS, DISALLOW_PREFIXES, FeatureNotAvailable
 
 if TYPE_CHECKING:
     from edge.rules.conditions import Evaluator
@@ -31,6 +31,14 @@ Compiled = Callable[["Evaluator", dict[str, Any]], Any]
 
 # Results that need no recursive safety check (simpleeval checks every node's value).
 SAFE_RESULT_TYPES = frozenset({int, float, str, bool, type(None), datetime, date})
+
+_DISALLOWED_PREFIXES = tuple(DISALLOW_PREFIXES)
+_DISALLOWED_METHODS = frozenset(DISALLOW_METHODS)
+
+
+def forbidden_attr(attr: str) -> bool:
+    """An attribute no expression may touch (dunders, `format`, `mro`...: simpleeval's list)."""
+    return attr.startswith(_DISALLOWED_PREFIXES) or attr in _DISALLOWED_METHODS
 
 
 def compile_node(node: ast.AST) -> Compiled:
@@ -48,11 +56,8 @@ def _checked(run: Compiled) -> Compiled:
     # is searched for forbidden functions and modules.
     def checked(ev: Evaluator, names: dict[str, Any]) -> Any:
         result = run(ev, names)
-        if type(result) not in SAFE_RESULT_TYPES and id(result) not in ev.trusted_ids:
-            for trusted in ev.trusted:
-                if result is trusted:
-                    return result
-            ev._check_disallowed_items(result)
+        if type(result) not in SAFE_RESULT_TYPES:
+            ev.check_value(result)
         return result
 
     return checked
@@ -87,6 +92,8 @@ def _name(node: ast.AST) -> Compiled:
 def _attribute(node: ast.AST) -> Compiled:
     assert isinstance(node, ast.Attribute)
     attr = node.attr
+    if forbidden_attr(attr):
+        return _walked(node)  # the walk refuses it before it evaluates the base
     base = node.value
     base_run = compile_node(base)
     if isinstance(base, ast.Name):

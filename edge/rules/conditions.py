@@ -28,8 +28,6 @@ from typing import Any
 from simpleeval import (
     BASIC_ALLOWED_ATTRS,
     DISALLOW_FUNCTIONS,
-    DISALLOW_METHODS,
-    DISALLOW_PREFIXES,
     MAX_STRING_LENGTH,
     EvalWithCompoundTypes,
     FeatureNotAvailable,
@@ -38,7 +36,7 @@ from simpleeval import (
 )
 
 from edge.errors import EdgeError
-from edge.rules.compiled import SAFE_RESULT_TYPES, Compiled, compile_node
+from edge.rules.compiled import SAFE_RESULT_TYPES, Compiled, compile_node, forbidden_attr
 
 # Names every expression may use; `vars` of a rule are added in order.
 EVENT_NAMES = frozenset(
@@ -73,9 +71,6 @@ ALLOWED_ATTRS: dict[type | None, set[str]] = {
     datetime: {"hour", "minute", "second", "year", "month", "day", "weekday", "isoweekday"},
     date: {"year", "month", "day", "weekday", "isoweekday"},
 }
-
-_DISALLOWED_PREFIXES = tuple(DISALLOW_PREFIXES)
-_DISALLOWED_METHODS = frozenset(DISALLOW_METHODS)
 
 
 class ExprError(EdgeError, ValueError):
@@ -132,26 +127,33 @@ class Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
         except KeyError:
             raise FeatureNotAvailable(f"{type(node).__name__} is not available") from None
         result = handler(node)
-        if type(result) not in SAFE_RESULT_TYPES and id(result) not in self.trusted_ids:
-            for trusted in self.trusted:
-                if result is trusted:
-                    return result
-            self._check_disallowed_items(result)
+        if type(result) not in SAFE_RESULT_TYPES:
+            self.check_value(result)
         return result
+
+    def check_value(self, result: Any) -> None:
+        """simpleeval's safety walk of a value that is not a plain scalar, skipped for the
+        trusted event data and params (compiled expressions call it too)."""
+        if id(result) in self.trusted_ids:
+            return
+        for trusted in self.trusted:
+            if result is trusted:
+                return
+        self._check_disallowed_items(result)
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         base = node.value
         if type(base) is ast.Name and base.id in self.names:
             # `data.x`, `params.x`: the names are the event's own values (no safety walk).
             return self.attribute(self.names[base.id], node.attr)
-        if node.attr.startswith(_DISALLOWED_PREFIXES) or node.attr in _DISALLOWED_METHODS:
+        if forbidden_attr(node.attr):
             raise FeatureNotAvailable(f"access to '{node.attr}' is not allowed")
         return self.attribute(self._eval(base), node.attr)
 
     def attribute(self, obj: Any, attr: str) -> Any:
         """`obj.attr` as conditions see it: a mapping's key first, a few read-only methods,
         and per type only the attributes `allowed_attrs` lists."""
-        if attr.startswith(_DISALLOWED_PREFIXES) or attr in _DISALLOWED_METHODS:
+        if forbidden_attr(attr):
             raise FeatureNotAvailable(f"access to '{attr}' is not allowed")
         if type(obj) is dict or isinstance(obj, Mapping):
             if attr in obj:
@@ -247,7 +249,7 @@ def _check(root: ast.AST, scope: Scope, checker: Evaluator) -> None:
             known = ", ".join(sorted(scope.names - {"True", "False", "None"}))
             raise ExprError(f"a known name, not '{node.id}' (known: {known})")
         if isinstance(node, ast.Attribute):
-            if node.attr.startswith(_DISALLOWED_PREFIXES) or node.attr in _DISALLOWED_METHODS:
+            if forbidden_attr(node.attr):
                 raise ExprError(f"no access to '{node.attr}'")
             reads_param = isinstance(node.value, ast.Name) and node.value.id == "params"
             if reads_param and node.attr not in scope.params:

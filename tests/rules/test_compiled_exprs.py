@@ -47,6 +47,8 @@ EXPRESSIONS = [
     "data.clear()",
     "n.pop()",
     "data.level.__class__",
+    "data.nope.__class__",  # refused before the missing field is looked for
+    "undefined_name.__class__",
     "'x' * 100000000",
     "10 ** 10000",
     "data.level + 'text'",
