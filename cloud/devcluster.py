@@ -194,7 +194,7 @@ class Cluster:
         while time.monotonic() < deadline:
             if node.pid == 0 or not alive(node.pid):
                 node.pid = _read_pid(node.pid_file)
-            if node.pid and alive(node.pid) and accepts(node.mqtt_port):
+            if self.is_up(node):
                 return
             time.sleep(0.1)
         raise DevClusterError(
@@ -244,7 +244,8 @@ class Cluster:
         self.save()
 
     def is_up(self, node: Node) -> bool:
-        return bool(node.pid) and alive(node.pid) and accepts(node.mqtt_port)
+        """Alive and listening on MQTT (the plugin boots last: then AMQP is up too)."""
+        return bool(node.pid) and alive(node.pid) and _accepts(node.mqtt_port)
 
     def _boot(self, node: Node, timeout: float) -> str:
         """Launch and wait; "" when the node is up, else why not (the node is killed)."""
@@ -262,15 +263,10 @@ class Cluster:
         """A stopped node made again from nothing: the cluster forgets it, its data goes,
         and it boots empty and joins a running peer. Quorum queues declared before keep
         their other members; those declared after have one on every node again."""
-        peers = [
-            n
-            for n in self.nodes
-            if n is not node and n.pid and alive(n.pid) and accepts(n.mqtt_port)
-        ]
+        peers = [n for n in self.nodes if n is not node and self.is_up(n)]
         if not peers:
             raise DevClusterError(f"node {node.name}: no running peer to rebuild it from")
-        if node.pid and alive(node.pid):
-            self.kill(node)
+        self.kill(node)
         self.ctl(peers[0], "forget_cluster_node", node.name, timeout=120)
         data = Path(node.base) / "mnesia"
         shutil.rmtree(data, ignore_errors=True)
@@ -320,7 +316,7 @@ def _read_pid(path: Path) -> int:
         return 0
 
 
-def accepts(port: int) -> bool:
+def _accepts(port: int) -> bool:
     """Whether something listens on the loopback port (a node's MQTT listener is up)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
